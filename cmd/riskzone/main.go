@@ -1,0 +1,258 @@
+// Command riskzone is the whole riskzone service in one binary: the server,
+// the managed database, migrations, imports, the demo city and user admin.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riskzone/riskzone/zoning/postgis"
+	"github.com/riskzone/riskzone/zoning/postgis/localpg"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+// app is the configuration shared by the subcommands, built once from flags
+// and the environment.
+type app struct {
+	databaseURL string // from --database-url or DATABASE_URL; empty means the managed cluster
+	logLevel    string
+	logFormat   string
+	stdout      io.Writer
+	stderr      io.Writer
+	log         *slog.Logger
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{stdout: os.Stdout, stderr: os.Stderr}
+	if err := a.rootCmd().ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "riskzone: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "riskzone",
+		Short: "Risk-zone mapping for epidemic control",
+		Long: `riskzone turns case reports into proposed high-risk zones that follow natural
+barriers, lets an expert panel review and edit them, publishes them to the
+public and hands them to other agencies.
+
+Without DATABASE_URL every command uses the project's own PostGIS cluster in
+.data/postgres (started by "riskzone db start"; "riskzone db status" says where).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.setupLogging()
+		},
+	}
+	root.PersistentFlags().StringVar(&a.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL); empty: the managed local cluster")
+	root.PersistentFlags().StringVar(&a.logLevel, "log-level", envOr("RISKZONE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env RISKZONE_LOG_LEVEL)")
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", envOr("RISKZONE_LOG_FORMAT", "text"), "log format: text or json (env RISKZONE_LOG_FORMAT)")
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.dbCmd(), a.demoCmd(), a.userCmd(), a.versionCmd())
+	return root
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (a *app) setupLogging() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", a.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch a.logFormat {
+	case "text":
+		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
+	case "json":
+		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+	default:
+		return fmt.Errorf("--log-format %q: want text or json", a.logFormat)
+	}
+	return nil
+}
+
+// cluster describes the managed local cluster of the repository the binary is
+// run from.
+func (a *app) cluster() (*localpg.Config, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("working directory: %w", err)
+	}
+	root, err := localpg.FindRepoRoot(wd)
+	if err != nil {
+		return nil, err
+	}
+	return localpg.New(root, a.stderr)
+}
+
+// dsn resolves the database to use: DATABASE_URL as given, or the managed
+// cluster, started if it is not running.
+func (a *app) dsn(ctx context.Context) (string, error) {
+	if a.databaseURL != "" {
+		return a.databaseURL, nil
+	}
+	c, err := a.cluster()
+	if err != nil {
+		return "", err
+	}
+	if err := c.Start(ctx); err != nil {
+		return "", err
+	}
+	return c.URL(), nil
+}
+
+// open connects to the database (migrating it first when migrate is set).
+// An unreachable server fails within connectTimeout, naming the URL with its
+// password masked.
+func (a *app) open(ctx context.Context, migrate bool) (*postgis.Store, error) {
+	dsn, err := a.dsn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if migrate {
+		from, to, err := postgis.Migrate(cctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", postgis.MaskURL(dsn), timeoutHint(err))
+		}
+		if from != to {
+			a.log.Info("migrated database", "from", from, "to", to)
+		}
+	}
+	s, err := postgis.Open(cctx, dsn)
+	if err != nil {
+		return nil, timeoutHint(err)
+	}
+	return s, nil
+}
+
+const connectTimeout = 8 * time.Second
+
+func timeoutHint(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w (no answer within %s)", err, connectTimeout)
+	}
+	return err
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version and schema version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			latest, err := postgis.LatestMigration()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "riskzone %s (schema %d)\n", Version, latest)
+			return nil
+		},
+	}
+}
+
+func (a *app) migrateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the embedded schema migrations",
+		Long:  "Apply the embedded schema migrations. Safe to run from several processes at once (an advisory lock serialises them).",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dsn, err := a.dsn(cmd.Context())
+			if err != nil {
+				return err
+			}
+			from, to, err := postgis.Migrate(cmd.Context(), dsn)
+			if err != nil {
+				return fmt.Errorf("database %s: %w", postgis.MaskURL(dsn), err)
+			}
+			if from == to {
+				fmt.Fprintf(a.stdout, "schema is current (version %d)\n", to)
+			} else {
+				fmt.Fprintf(a.stdout, "migrated schema from version %d to %d\n", from, to)
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) dbCmd() *cobra.Command {
+	db := &cobra.Command{
+		Use:   "db",
+		Short: "Manage the local PostGIS cluster (ignored when DATABASE_URL is set)",
+	}
+	managed := func(run func(ctx context.Context, c *localpg.Config) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			c, err := a.cluster()
+			if err != nil {
+				return err
+			}
+			return run(cmd.Context(), c)
+		}
+	}
+	db.AddCommand(&cobra.Command{
+		Use:   "start",
+		Short: "Install PostGIS if missing (as root), initialise and start the local cluster",
+		Args:  cobra.NoArgs,
+		RunE: managed(func(ctx context.Context, c *localpg.Config) error {
+			if a.databaseURL != "" {
+				fmt.Fprintln(a.stdout, "DATABASE_URL is set: the local cluster is not used")
+				return nil
+			}
+			if err := c.Start(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "PostGIS %s\n%s\n", c.Status(ctx), c.URL())
+			return nil
+		}),
+	}, &cobra.Command{
+		Use:   "stop",
+		Short: "Stop the local cluster",
+		Args:  cobra.NoArgs,
+		RunE:  managed(func(ctx context.Context, c *localpg.Config) error { return c.Stop(ctx) }),
+	}, &cobra.Command{
+		Use:   "status",
+		Short: "Say whether the local cluster runs, and where its data folder is",
+		Args:  cobra.NoArgs,
+		RunE: managed(func(ctx context.Context, c *localpg.Config) error {
+			if a.databaseURL != "" {
+				fmt.Fprintf(a.stdout, "DATABASE_URL is set (%s): the local cluster is not used\n", postgis.MaskURL(a.databaseURL))
+			}
+			fmt.Fprintf(a.stdout, "local cluster: %s\n", c.Status(ctx))
+			return nil
+		}),
+	}, &cobra.Command{
+		Use:   "url",
+		Short: "Print the database URL in use",
+		Args:  cobra.NoArgs,
+		RunE: managed(func(ctx context.Context, c *localpg.Config) error {
+			if a.databaseURL != "" {
+				fmt.Fprintln(a.stdout, a.databaseURL)
+				return nil
+			}
+			fmt.Fprintln(a.stdout, c.URL())
+			return nil
+		}),
+	})
+	return db
+}
