@@ -146,7 +146,7 @@ func (a *app) open(ctx context.Context, migrate bool) (*postgis.Store, error) {
 	return s, nil
 }
 
-const connectTimeout = 8 * time.Second
+const connectTimeout = 5 * time.Second
 
 func timeoutHint(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {

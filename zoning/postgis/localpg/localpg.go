@@ -55,6 +55,10 @@ type Config struct {
 	Port int
 	// Log receives progress messages meant for a person at a terminal.
 	Log io.Writer
+	// ExtensionDir is where PostgreSQL keeps extension files; PostGIS counts
+	// as installed when postgis.control is there. RISKZONE_PG_EXTENSION_DIR
+	// overrides the Debian default for other layouts.
+	ExtensionDir string
 }
 
 // New picks the data folder for the repository at repoRoot. The port is
@@ -83,8 +87,9 @@ func New(repoRoot string, log io.Writer) (*Config, error) {
 		RepoRoot: abs,
 		DataDir:  filepath.Join(base, "postgres"),
 		RunDir:   filepath.Join(base, "run"),
-		Port:     port,
-		Log:      log,
+		Port:         port,
+		Log:          log,
+		ExtensionDir: envOr("RISKZONE_PG_EXTENSION_DIR", "/usr/share/postgresql/15/extension"),
 	}, nil
 }
 
@@ -147,10 +152,17 @@ func BinDir() (string, error) {
 	return "", fmt.Errorf("PostgreSQL 15 server not found (looked in %s): install the Debian package postgresql-15", strings.Join(candidates, ", "))
 }
 
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
 // postgisInstalled reports whether the PostGIS extension files are present.
-func postgisInstalled() bool {
-	matches, _ := filepath.Glob("/usr/share/postgresql/15/extension/postgis.control")
-	return len(matches) > 0
+func (c *Config) postgisInstalled() bool {
+	_, err := os.Stat(filepath.Join(c.ExtensionDir, "postgis.control"))
+	return err == nil
 }
 
 // EnsureInstalled makes sure the PostgreSQL server and PostGIS are present. As
@@ -158,7 +170,7 @@ func postgisInstalled() bool {
 // fails with a message that names the package to install.
 func (c *Config) EnsureInstalled(ctx context.Context) error {
 	_, binErr := BinDir()
-	if binErr == nil && postgisInstalled() {
+	if binErr == nil && c.postgisInstalled() {
 		return nil
 	}
 	if !asRoot() {
@@ -169,7 +181,7 @@ func (c *Config) EnsureInstalled(ctx context.Context) error {
 	if err := aptInstall(ctx, c.Log, PostGISPackage); err != nil {
 		return fmt.Errorf("install %s: %w", PostGISPackage, err)
 	}
-	if !postgisInstalled() {
+	if !c.postgisInstalled() {
 		return fmt.Errorf("%w even after apt-get install %s", ErrPostGISMissing, PostGISPackage)
 	}
 	return nil

@@ -1,0 +1,74 @@
+# riskzone — the entry point for people and CI. Every target works on a fresh
+# clone of a Debian machine; as root, missing packages are installed with apt.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+BIN        := bin/riskzone
+GO         ?= go
+ADDR       ?= 127.0.0.1:8080
+DEMO_SEED  ?= 1
+DEMO_SIZE  ?= 20000
+# Packages the test suite uses beside PostGIS (independent clients and validators).
+TEST_DEBS  := postgresql-15-postgis-3 gdal-bin libxml2-utils osmium-tool
+GO_FILES   := $(shell find . -name '*.go' -not -path './web/*' 2>/dev/null) go.mod go.sum migrations/*.sql
+
+.PHONY: help deps build db-start db-stop migrate demo run test vet unit bench clean
+
+help:
+	@echo "make run    install what is missing, start the local PostGIS, migrate, load the demo city, serve on http://$(ADDR)"
+	@echo "make test   the same set-up, then go vet and every test (unit, PostGIS integration, browser)"
+	@echo "make bench  benchmarks (see README, Performance)"
+	@echo "make db-stop  stop the local PostGIS"
+
+# deps: Go modules and the Debian packages the project needs (as root only;
+# otherwise the missing package names are printed).
+deps:
+	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.23 or newer"; exit 1; }
+	@$(GO) mod download
+	@missing=""; for p in $(TEST_DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing with apt-get:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+$(BIN): $(GO_FILES)
+	$(GO) build -trimpath -ldflags "-X main.Version=$$(git describe --always --dirty 2>/dev/null || echo dev)" -o $(BIN) ./cmd/riskzone
+
+build: $(BIN)
+
+db-start: deps $(BIN)
+	@$(BIN) db start
+
+db-stop: $(BIN)
+	@$(BIN) db stop
+
+migrate: db-start
+	@$(BIN) migrate
+
+demo: migrate
+	@$(BIN) demo --seed $(DEMO_SEED) --buildings $(DEMO_SIZE) --if-empty
+
+run: demo
+	@$(BIN) user add admin --role admin --password riskzone-demo --if-missing >/dev/null
+	@$(BIN) user add expert --role expert --password riskzone-demo --if-missing >/dev/null
+	@$(BIN) user add expert2 --role expert --password riskzone-demo --if-missing >/dev/null
+	@$(BIN) user add publisher --role publisher --password riskzone-demo --if-missing >/dev/null
+	@echo
+	@echo "  riskzone is serving on http://$(ADDR)/"
+	@echo "  demo logins (password riskzone-demo): admin, expert, expert2, publisher"
+	@echo
+	@$(BIN) serve --addr $(ADDR)
+
+vet:
+	$(GO) vet ./...
+
+test: db-start vet
+	$(GO) test -race -timeout 40m ./...
+
+bench: db-start
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin
