@@ -84,9 +84,9 @@ func New(repoRoot string, log io.Writer) (*Config, error) {
 		base = filepath.Join("/var/lib/riskzone", filepath.Base(abs)+"-"+hex.EncodeToString(sum[:4]))
 	}
 	return &Config{
-		RepoRoot: abs,
-		DataDir:  filepath.Join(base, "postgres"),
-		RunDir:   filepath.Join(base, "run"),
+		RepoRoot:     abs,
+		DataDir:      filepath.Join(base, "postgres"),
+		RunDir:       filepath.Join(base, "run"),
 		Port:         port,
 		Log:          log,
 		ExtensionDir: envOr("RISKZONE_PG_EXTENSION_DIR", "/usr/share/postgresql/15/extension"),

@@ -1,0 +1,218 @@
+package zoning
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// County is a county as the engine sees it.
+type County struct {
+	ID        int64
+	Name      string
+	Authority string
+	RuleSet   RuleSet
+}
+
+// AssembledDraft is a draft zone as the store assembles it, with the indexes
+// of the parts it was made of.
+type AssembledDraft struct {
+	Draft
+	Parts []int
+}
+
+// ProposalSource is what the engine needs from the store.
+type ProposalSource interface {
+	// County returns the county with its rule set, or ErrNotFound.
+	County(ctx context.Context, id int64) (County, error)
+	// ProposalInputs returns the county's cases reported on or before day,
+	// and the traces of those cases.
+	ProposalInputs(ctx context.Context, countyID int64, day time.Time) ([]CaseInput, []TraceInput, error)
+	// BlocksForClusters returns, per spread cluster id, the barrier blocks
+	// that hold the cluster's residence buildings (building the block cache
+	// when missing or stale).
+	BlocksForClusters(ctx context.Context, countyID int64, p ProposeParams, clusters []Cluster) (map[int][]int64, error)
+	// AssembleDrafts merges the parts into drafts with members and metrics,
+	// and returns the county's low-risk remainder as GeoJSON.
+	AssembleDrafts(ctx context.Context, county County, p ProposeParams, parts []ZonePart) ([]AssembledDraft, json.RawMessage, error)
+	// SaveProposal stores the run and its drafts (status proposed), filling
+	// RunID and IDs.
+	SaveProposal(ctx context.Context, p *Proposal, snapshot InputSnapshot, actor *int64) error
+}
+
+// InputSnapshot records what a run saw, so it can be explained later.
+type InputSnapshot struct {
+	CountedCases []SnapshotCase `json:"counted_cases"`
+	TraceCount   int            `json:"trace_count"`
+	WindowFrom   string         `json:"window_from"`
+	WindowTo     string         `json:"window_to"`
+	Seeds        SnapshotSeeds  `json:"seeds"`
+}
+
+// SnapshotCase is a counted case in a snapshot (restricted data).
+type SnapshotCase struct {
+	ID         int64  `json:"id"`
+	ReportDate string `json:"report_date"`
+	BuildingID int64  `json:"building_id"`
+	UnitID     int64  `json:"unit_id,omitempty"`
+}
+
+// SnapshotSeeds are the seeds of a run.
+type SnapshotSeeds struct {
+	UnitSeeds      map[string][]int64  `json:"unit_seeds"`
+	BuildingSeeds  map[string][]string `json:"building_seeds"`
+	PlaceBuildings map[string][]int64  `json:"place_buildings"`
+}
+
+// Propose runs the proposal engine (SPEC §3) for a county at a time and
+// stores the result as proposals with status proposed.
+func Propose(ctx context.Context, src ProposalSource, req ProposeRequest, actor *int64) (Proposal, error) {
+	req.Params = req.Params.WithDefaults()
+	if err := req.Validate(); err != nil {
+		return Proposal{}, err
+	}
+	county, err := src.County(ctx, req.CountyID)
+	if err != nil {
+		return Proposal{}, err
+	}
+	day := truncDay(req.At)
+	cases, traces, err := src.ProposalInputs(ctx, county.ID, day)
+	if err != nil {
+		return Proposal{}, fmt.Errorf("read cases of county %d: %w", county.ID, err)
+	}
+	seeds := SelectSeeds(req.At, req.Params, cases, traces)
+	blocks, err := src.BlocksForClusters(ctx, county.ID, req.Params, seeds.Clusters)
+	if err != nil {
+		return Proposal{}, fmt.Errorf("barrier blocks of county %d: %w", county.ID, err)
+	}
+	parts := seeds.Parts(blocks)
+	var assembled []AssembledDraft
+	var lowRisk json.RawMessage
+	if len(parts) > 0 {
+		assembled, lowRisk, err = src.AssembleDrafts(ctx, county, req.Params, parts)
+		if err != nil {
+			return Proposal{}, fmt.Errorf("assemble drafts: %w", err)
+		}
+	}
+	p := Proposal{
+		CountyID:  county.ID,
+		At:        req.At.UTC(),
+		RuleSetID: county.RuleSet.ID,
+		Params:    req.Params,
+		Ignored:   seeds.Ignored,
+		Clusters:  seeds.Clusters,
+		LowRisk:   lowRisk,
+	}
+	for i, a := range assembled {
+		d := a.Draft
+		d.Level = county.RuleSet.DefaultLevel
+		d.StaffRequired = county.RuleSet.StaffRequired(d.Population)
+		d.Rationale = explain(seeds, parts, a, traces)
+		d.Key = draftKey(d)
+		d.Name = fmt.Sprintf("%s-P%d", county.Name, i+1)
+		p.Drafts = append(p.Drafts, d)
+	}
+	snap := snapshot(seeds, len(traces), day, req.Params.WindowDays)
+	if err := src.SaveProposal(ctx, &p, snap, actor); err != nil {
+		return Proposal{}, fmt.Errorf("save proposal: %w", err)
+	}
+	return p, nil
+}
+
+// explain builds the rationale of an assembled draft from its parts.
+func explain(s Seeds, parts []ZonePart, a AssembledDraft, traces []TraceInput) Rationale {
+	r := Rationale{BoundaryOnBarriers: a.Rationale.BoundaryOnBarriers}
+	inBuilding := map[int64]bool{}
+	for _, b := range a.BuildingIDs {
+		inBuilding[b] = true
+	}
+	inUnit := map[int64]bool{}
+	for _, u := range a.UnitIDs {
+		inUnit[u] = true
+	}
+	cases := map[int64]bool{}
+	for _, i := range a.Parts {
+		part := parts[i]
+		r.Rules = append(r.Rules, part.Rules...)
+		if part.ClusterID != 0 {
+			r.Enlarged = true
+			r.ClusterIDs = append(r.ClusterIDs, part.ClusterID)
+		}
+		for _, b := range part.BuildingIDs {
+			r.PlaceIDs = append(r.PlaceIDs, s.PlaceBuildings[b]...)
+		}
+	}
+	for _, c := range s.Counted {
+		if inBuilding[c.BuildingID] || (c.UnitID != 0 && inUnit[c.UnitID]) {
+			cases[c.ID] = true
+		}
+	}
+	counted := map[int64]bool{}
+	for _, c := range s.Counted {
+		counted[c.ID] = true
+	}
+	for _, t := range traces {
+		if counted[t.CaseID] && t.BuildingID != 0 && inBuilding[t.BuildingID] && len(s.PlaceBuildings[t.BuildingID]) > 0 {
+			cases[t.CaseID] = true
+		}
+	}
+	for id := range cases {
+		r.CaseIDs = append(r.CaseIDs, id)
+	}
+	slices.Sort(r.CaseIDs)
+	slices.Sort(r.Rules)
+	r.Rules = slices.Compact(r.Rules)
+	slices.Sort(r.ClusterIDs)
+	r.ClusterIDs = slices.Compact(r.ClusterIDs)
+	slices.Sort(r.PlaceIDs)
+	r.PlaceIDs = slices.Compact(r.PlaceIDs)
+	if r.CaseIDs == nil {
+		r.CaseIDs = []int64{}
+	}
+	return r
+}
+
+// draftKey identifies a draft by its members, so the same input gives the
+// same keys.
+func draftKey(d Draft) string {
+	h := sha256.New()
+	for _, b := range d.BuildingIDs {
+		h.Write([]byte("b" + strconv.FormatInt(b, 10) + ","))
+	}
+	for _, u := range d.UnitIDs {
+		h.Write([]byte("u" + strconv.FormatInt(u, 10) + ","))
+	}
+	h.Write(d.GeoJSON)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func snapshot(s Seeds, traceCount int, day time.Time, window int) InputSnapshot {
+	snap := InputSnapshot{
+		TraceCount: traceCount,
+		WindowFrom: day.AddDate(0, 0, -window+1).Format(time.DateOnly),
+		WindowTo:   day.Format(time.DateOnly),
+		Seeds: SnapshotSeeds{
+			UnitSeeds:      map[string][]int64{},
+			BuildingSeeds:  map[string][]string{},
+			PlaceBuildings: map[string][]int64{},
+		},
+	}
+	for _, c := range s.Counted {
+		snap.CountedCases = append(snap.CountedCases, SnapshotCase{ID: c.ID, ReportDate: c.ReportDate.Format(time.DateOnly), BuildingID: c.BuildingID, UnitID: c.UnitID})
+	}
+	for b, us := range s.UnitSeeds {
+		snap.Seeds.UnitSeeds[strconv.FormatInt(b, 10)] = us
+	}
+	for b, why := range s.BuildingSeeds {
+		snap.Seeds.BuildingSeeds[strconv.FormatInt(b, 10)] = why
+	}
+	for b, ps := range s.PlaceBuildings {
+		snap.Seeds.PlaceBuildings[strconv.FormatInt(b, 10)] = ps
+	}
+	return snap
+}
