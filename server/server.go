@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
@@ -30,6 +31,8 @@ type Config struct {
 	SecureCookies bool
 	// SessionTTL is how long a login session lasts.
 	SessionTTL time.Duration
+	// Password are the argon2id parameters of hashes the server makes.
+	Password zoning.PasswordParams
 }
 
 // Defaults fills unset fields.
@@ -45,6 +48,9 @@ func (c *Config) Defaults() {
 	}
 	if c.SessionTTL == 0 {
 		c.SessionTTL = 12 * time.Hour
+	}
+	if c.Password.Memory == 0 {
+		c.Password = zoning.DefaultPasswordParams()
 	}
 }
 
@@ -79,6 +85,7 @@ func (s *Server) routes() {
 	s.echo.GET("/healthz", s.healthz)
 	s.echo.GET("/readyz", s.readyz)
 	s.authRoutes()
+	s.expertRoutes()
 }
 
 // healthz answers while the process runs.
