@@ -73,7 +73,7 @@ func TestPlaceNeedsRiskAndRepetition(t *testing.T) {
 	traces := []TraceInput{
 		{CaseID: 1, PlaceID: 5, BuildingID: 50, Enclosed: true, Hours: 1},
 		{CaseID: 2, PlaceID: 5, BuildingID: 50, Enclosed: true, Hours: 1},
-		{CaseID: 1, PlaceID: 6, BuildingID: 60, Enclosed: false, Hours: 8}, // open air: not high-risk
+		{CaseID: 1, PlaceID: 6, BuildingID: 60, Enclosed: false, Hours: 8},  // open air: not high-risk
 		{CaseID: 2, PlaceID: 7, BuildingID: 70, Enclosed: true, Hours: 0.5}, // one short visit
 		{CaseID: 1, PlaceID: 8, BuildingID: 80, PoorlyVentilated: true, Hours: 3},
 	}

@@ -1,0 +1,426 @@
+package postgis
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/riskzone/riskzone/zoning"
+)
+
+//go:embed sql/*.sql
+var sqlFS embed.FS
+
+// query returns an embedded SQL file; a missing file is a programming error
+// caught by the tests of every caller.
+func query(name string) string {
+	b, err := sqlFS.ReadFile("sql/" + name + ".sql")
+	if err != nil {
+		panic(fmt.Sprintf("embedded SQL %s: %v", name, err))
+	}
+	return string(b)
+}
+
+// Proposals is the store side of the proposal engine; it implements
+// zoning.ProposalSource.
+type Proposals struct {
+	S *Store
+}
+
+var _ zoning.ProposalSource = Proposals{}
+
+// County returns the county with its rule set (the default when unset).
+func (p Proposals) County(ctx context.Context, id int64) (zoning.County, error) {
+	var c zoning.County
+	var levels []byte
+	err := p.S.Pool.QueryRow(ctx, `
+		SELECT a.id, a.name, a.authority, r.id, r.name, r.edition, r.levels, r.clean_days,
+		       r.screening_required, r.staff_ratio, r.finest_granularity, r.default_level
+		FROM admin_areas a
+		JOIN rule_sets r ON r.id = coalesce(a.rule_set_id, (SELECT id FROM rule_sets WHERE is_default))
+		WHERE a.id = $1 AND a.level = 'county'`, id).Scan(
+		&c.ID, &c.Name, &c.Authority, &c.RuleSet.ID, &c.RuleSet.Name, &c.RuleSet.Edition, &levels,
+		&c.RuleSet.CleanDays, &c.RuleSet.ScreeningRequired, &c.RuleSet.StaffRatio,
+		&c.RuleSet.FinestGranularity, &c.RuleSet.DefaultLevel)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, zoning.Errorf(zoning.ErrNotFound, "county %d not found", id)
+	}
+	if err != nil {
+		return c, fmt.Errorf("load county %d: %w", id, err)
+	}
+	if err := json.Unmarshal(levels, &c.RuleSet.Levels); err != nil {
+		return c, fmt.Errorf("rule set %s levels: %w", c.RuleSet.ID, err)
+	}
+	return c, nil
+}
+
+// ProposalInputs reads the county's cases up to day and their traces.
+func (p Proposals) ProposalInputs(ctx context.Context, countyID int64, day time.Time) ([]zoning.CaseInput, []zoning.TraceInput, error) {
+	rows, err := p.S.Pool.Query(ctx, query("propose_cases"), countyID, day)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query cases: %w", err)
+	}
+	var cases []zoning.CaseInput
+	var ids []int64
+	for rows.Next() {
+		var c zoning.CaseInput
+		var lon, lat *float64
+		if err := rows.Scan(&c.ID, &c.ReportDate, &c.UnitID, &c.BuildingID, &lon, &lat, &c.SourceKnown, &c.Excluded); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("scan case: %w", err)
+		}
+		if lon == nil || lat == nil || c.BuildingID == 0 {
+			// Residences are resolved to a building when a case is registered;
+			// one without is not zoned but still listed.
+			if c.Excluded == "" {
+				c.Excluded = "no_residence_building"
+			}
+		} else {
+			c.Lon, c.Lat = *lon, *lat
+		}
+		cases = append(cases, c)
+		ids = append(ids, c.ID)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read cases: %w", err)
+	}
+	rows, err = p.S.Pool.Query(ctx, query("propose_traces"), ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query traces: %w", err)
+	}
+	defer rows.Close()
+	var traces []zoning.TraceInput
+	for rows.Next() {
+		var t zoning.TraceInput
+		if err := rows.Scan(&t.CaseID, &t.PlaceID, &t.BuildingID, &t.Enclosed, &t.PoorlyVentilated, &t.Hours); err != nil {
+			return nil, nil, fmt.Errorf("scan trace: %w", err)
+		}
+		traces = append(traces, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read traces: %w", err)
+	}
+	return cases, traces, nil
+}
+
+// BlockSet makes sure the county's barrier blocks for the params' boundary
+// classes are built and current, and returns the set id. Blocks are rebuilt
+// when the barriers or admin layers changed since they were built.
+func (p Proposals) BlockSet(ctx context.Context, countyID int64, params zoning.ProposeParams) (int64, error) {
+	kinds := slices.Clone(params.BoundaryKinds)
+	slices.Sort(kinds)
+	classes := slices.Clone(params.BoundaryRoadClasses)
+	slices.Sort(classes)
+	tx, err := p.S.Pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	// One builder per county at a time; readers of a current set pass quickly.
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('riskzone-blocks'), $1::int)", int32(countyID)); err != nil {
+		return 0, fmt.Errorf("lock block cache: %w", err)
+	}
+	var barriersV, adminV int64
+	if err := tx.QueryRow(ctx, `SELECT (SELECT version FROM layer_versions WHERE layer = 'barriers'),
+		(SELECT version FROM layer_versions WHERE layer = 'admin')`).Scan(&barriersV, &adminV); err != nil {
+		return 0, fmt.Errorf("read layer versions: %w", err)
+	}
+	var id, bv, av int64
+	err = tx.QueryRow(ctx, `SELECT id, barriers_version, admin_version FROM barrier_block_sets
+		WHERE county_id = $1 AND kinds = $2 AND road_classes = $3`, countyID, kinds, classes).Scan(&id, &bv, &av)
+	switch {
+	case err == nil && bv == barriersV && av == adminV:
+		return id, tx.Commit(ctx)
+	case err == nil:
+		if _, err := tx.Exec(ctx, "DELETE FROM barrier_block_sets WHERE id = $1", id); err != nil {
+			return 0, fmt.Errorf("drop stale blocks: %w", err)
+		}
+	case !errors.Is(err, pgx.ErrNoRows):
+		return 0, fmt.Errorf("look up block set: %w", err)
+	}
+	start := time.Now()
+	if err := tx.QueryRow(ctx, `INSERT INTO barrier_block_sets (county_id, kinds, road_classes, barriers_version, admin_version, block_count)
+		VALUES ($1, $2, $3, $4, $5, 0) RETURNING id`, countyID, kinds, classes, barriersV, adminV).Scan(&id); err != nil {
+		return 0, fmt.Errorf("create block set: %w", err)
+	}
+	tag, err := tx.Exec(ctx, query("blocks_build"), countyID, kinds, classes, id)
+	if err != nil {
+		return 0, fmt.Errorf("polygonize barriers of county %d: %w", countyID, err)
+	}
+	if _, err := tx.Exec(ctx, "UPDATE barrier_block_sets SET block_count = $2, build_ms = $3 WHERE id = $1",
+		id, tag.RowsAffected(), time.Since(start).Milliseconds()); err != nil {
+		return 0, fmt.Errorf("record block set: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("commit block set: %w", err)
+	}
+	return id, nil
+}
+
+// BlocksForClusters returns the blocks holding each spread cluster's
+// residence buildings.
+func (p Proposals) BlocksForClusters(ctx context.Context, countyID int64, params zoning.ProposeParams, clusters []zoning.Cluster) (map[int][]int64, error) {
+	out := map[int][]int64{}
+	var spread []zoning.Cluster
+	for _, c := range clusters {
+		if c.Spread {
+			spread = append(spread, c)
+		}
+	}
+	if len(spread) == 0 {
+		return out, nil
+	}
+	set, err := p.BlockSet(ctx, countyID, params)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range spread {
+		rows, err := p.S.Pool.Query(ctx, `
+			SELECT DISTINCT bl.id FROM buildings b
+			JOIN barrier_blocks bl ON bl.set_id = $1 AND ST_Intersects(bl.geom, ST_PointOnSurface(b.geom))
+			WHERE b.id = ANY ($2::bigint[]) ORDER BY bl.id`, set, c.BuildingIDs)
+		if err != nil {
+			return nil, fmt.Errorf("blocks of cluster %d: %w", c.ID, err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return nil, fmt.Errorf("blocks of cluster %d: %w", c.ID, err)
+		}
+		out[c.ID] = ids
+	}
+	return out, nil
+}
+
+// AssembleDrafts merges parts into drafts (see sql/propose_assemble.sql).
+func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, params zoning.ProposeParams, parts []zoning.ZonePart) ([]zoning.AssembledDraft, json.RawMessage, error) {
+	tx, err := p.S.Pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE zparts (part int, kind text, geom geometry) ON COMMIT DROP`); err != nil {
+		return nil, nil, fmt.Errorf("create parts table: %w", err)
+	}
+	batch := &pgx.Batch{}
+	unitParts := map[string][]int64{}
+	for i, part := range parts {
+		switch {
+		case len(part.BlockIDs) > 0:
+			batch.Queue(`INSERT INTO zparts SELECT $1, 'block', ST_Union(geom) FROM barrier_blocks WHERE id = ANY ($2::bigint[])`, i, part.BlockIDs)
+		case len(part.BuildingIDs) > 0:
+			batch.Queue(`INSERT INTO zparts SELECT $1, 'building', ST_Union(geom) FROM buildings WHERE id = ANY ($2::bigint[])`, i, part.BuildingIDs)
+		case len(part.UnitIDs) > 0:
+			unitParts[strconv.Itoa(i)] = part.UnitIDs
+			batch.Queue(`INSERT INTO zparts SELECT $1, 'unit', ST_Union(coalesce(u.geom, b.geom))
+				FROM units u JOIN buildings b ON b.id = u.building_id WHERE u.id = ANY ($2::bigint[])`, i, part.UnitIDs)
+		}
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, nil, fmt.Errorf("load parts: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM zparts WHERE geom IS NULL`); err != nil {
+		return nil, nil, fmt.Errorf("clean parts: %w", err)
+	}
+	for _, stmt := range splitStatements(query("propose_assemble")) {
+		var args []any
+		if strings.Contains(stmt, "$1") {
+			args = append(args, params.MembershipShare)
+		}
+		if _, err := tx.Exec(ctx, stmt, args...); err != nil {
+			return nil, nil, fmt.Errorf("assemble: %w", err)
+		}
+	}
+	unitJSON, err := json.Marshal(unitParts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode unit parts: %w", err)
+	}
+	rows, err := tx.Query(ctx, query("propose_members"), params.MembershipShare, unitJSON)
+	if err != nil {
+		return nil, nil, fmt.Errorf("members: %w", err)
+	}
+	byGroup := map[int]*zoning.AssembledDraft{}
+	var order []int
+	for rows.Next() {
+		var grp int
+		d := zoning.AssembledDraft{}
+		var geo string
+		if err := rows.Scan(&grp, &d.BuildingIDs, &d.UnitIDs, &d.Population, &d.AreaM2, &geo); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("scan draft: %w", err)
+		}
+		d.GeoJSON = []byte(geo)
+		d.BoundaryBarriers = []zoning.BarrierRef{}
+		byGroup[grp] = &d
+		order = append(order, grp)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read drafts: %w", err)
+	}
+	// Which parts went into which draft.
+	rows, err = tx.Query(ctx, `SELECT f.grp, s.parts FROM zfinal f JOIN zshaped s ON s.comp = ANY (f.comps)`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("draft parts: %w", err)
+	}
+	for rows.Next() {
+		var grp int
+		var ps []int32
+		if err := rows.Scan(&grp, &ps); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("scan draft parts: %w", err)
+		}
+		if d := byGroup[grp]; d != nil {
+			for _, x := range ps {
+				d.Parts = append(d.Parts, int(x))
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read draft parts: %w", err)
+	}
+	rows, err = tx.Query(ctx, query("propose_barriers"), params.BarrierToleranceM, params.BoundaryKinds, params.BoundaryRoadClasses, county.ID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("boundary barriers: %w", err)
+	}
+	for rows.Next() {
+		var what string
+		var grp int
+		var b zoning.BarrierRef
+		if err := rows.Scan(&what, &grp, &b.ID, &b.Kind, &b.RoadClass, &b.Name, &b.LengthM); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("scan boundary barrier: %w", err)
+		}
+		d := byGroup[grp]
+		if d == nil {
+			continue
+		}
+		if what == "share" {
+			d.Rationale.BoundaryOnBarriers = b.LengthM
+			continue
+		}
+		b.LengthM = float64(int(b.LengthM*10)) / 10
+		d.BoundaryBarriers = append(d.BoundaryBarriers, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read boundary barriers: %w", err)
+	}
+	var low *string
+	if err := tx.QueryRow(ctx, `SELECT ST_AsGeoJSON(ST_ForcePolygonCCW(ST_Multi(ST_CollectionExtract(ST_Difference(a.geom,
+			coalesce((SELECT ST_Union(geom) FROM zfinal), ST_SetSRID('GEOMETRYCOLLECTION EMPTY'::geometry, 4326))), 3))), 7)
+		FROM admin_areas a WHERE a.id = $1`, county.ID).Scan(&low); err != nil {
+		return nil, nil, fmt.Errorf("low-risk remainder: %w", err)
+	}
+	out := make([]zoning.AssembledDraft, 0, len(order))
+	for _, g := range order {
+		out = append(out, *byGroup[g])
+	}
+	// Deterministic order: by the smallest member id, then the geometry.
+	slices.SortStableFunc(out, func(a, b zoning.AssembledDraft) int {
+		ka, kb := firstID(a), firstID(b)
+		if ka != kb {
+			if ka < kb {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(string(a.GeoJSON), string(b.GeoJSON))
+	})
+	var lowJSON json.RawMessage
+	if low != nil {
+		lowJSON = json.RawMessage(*low)
+	}
+	return out, lowJSON, tx.Commit(ctx)
+}
+
+func firstID(d zoning.AssembledDraft) int64 {
+	var ids []int64
+	ids = append(ids, d.BuildingIDs...)
+	ids = append(ids, d.UnitIDs...)
+	if len(ids) == 0 {
+		return 1 << 62
+	}
+	return slices.Min(ids)
+}
+
+// splitStatements splits a file of ;-terminated statements. Comment lines are
+// dropped first; statements must not hold semicolons in literals or bodies.
+func splitStatements(sql string) []string {
+	var code []string
+	for _, l := range strings.Split(sql, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			code = append(code, l)
+		}
+	}
+	var out []string
+	for _, s := range strings.Split(strings.Join(code, "\n"), ";") {
+		if strings.TrimSpace(s) != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// SaveProposal stores the run and its drafts in one transaction.
+func (p Proposals) SaveProposal(ctx context.Context, prop *zoning.Proposal, snap zoning.InputSnapshot, actor *int64) error {
+	tx, err := p.S.Pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	params, err := json.Marshal(prop.Params)
+	if err != nil {
+		return fmt.Errorf("encode params: %w", err)
+	}
+	snapJSON, err := json.Marshal(snap)
+	if err != nil {
+		return fmt.Errorf("encode snapshot: %w", err)
+	}
+	ignored, err := json.Marshal(prop.Ignored)
+	if err != nil {
+		return fmt.Errorf("encode ignored cases: %w", err)
+	}
+	var low any
+	if len(prop.LowRisk) > 0 {
+		low = string(prop.LowRisk)
+	}
+	if err := tx.QueryRow(ctx, `INSERT INTO proposal_runs (county_id, at, params, input_snapshot, low_risk_geom, ignored_cases, created_by)
+		VALUES ($1, $2, $3, $4, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($5), 4326)), $6, $7) RETURNING id`,
+		prop.CountyID, prop.At, params, snapJSON, low, ignored, actor).Scan(&prop.RunID); err != nil {
+		return fmt.Errorf("insert proposal run: %w", err)
+	}
+	prop.IDs = prop.IDs[:0]
+	for _, d := range prop.Drafts {
+		barriers, err := json.Marshal(d.BoundaryBarriers)
+		if err != nil {
+			return fmt.Errorf("encode barriers: %w", err)
+		}
+		rationale, err := json.Marshal(d.Rationale)
+		if err != nil {
+			return fmt.Errorf("encode rationale: %w", err)
+		}
+		var id int64
+		if err := tx.QueryRow(ctx, `INSERT INTO proposals (run_id, county_id, level, name, geom, building_ids, unit_ids,
+				population, staff_required, area_m2, boundary_barriers, rationale, created_by)
+			VALUES ($1, $2, $3, $4, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($5), 4326)), $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+			prop.RunID, prop.CountyID, d.Level, d.Name, string(d.GeoJSON), d.BuildingIDs, d.UnitIDs, d.Population,
+			d.StaffRequired, d.AreaM2, barriers, rationale, actor).Scan(&id); err != nil {
+			return fmt.Errorf("insert proposal %s: %w", d.Key, err)
+		}
+		prop.IDs = append(prop.IDs, id)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE layer_versions SET version = version + 1, changed_at = now() WHERE layer = 'proposals'`); err != nil {
+		return fmt.Errorf("bump proposals layer: %w", err)
+	}
+	return tx.Commit(ctx)
+}
