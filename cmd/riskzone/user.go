@@ -75,9 +75,9 @@ func (pf *passwordFlags) read(stdin io.Reader) (string, bool, error) {
 
 func (a *app) userAddCmd() *cobra.Command {
 	var (
-		role, display, reason  string
+		role, display, reason string
 		noPassword, ifMissing bool
-		pf                     passwordFlags
+		pf                    passwordFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "add USERNAME --role ROLE",
