@@ -32,6 +32,44 @@ func (s *Server) expertRoutes() {
 	g.GET("/cases/:id/traces", s.listTraces)
 	g.POST("/cases/:id/traces", s.addTraces)
 	g.POST("/proposals", s.propose)
+	g.GET("/proposal-runs/:id", s.getProposalRun)
+}
+
+// getProposalRun answers a stored engine run as GeoJSON, with the restricted
+// rationale and each proposal's current status.
+func (s *Server) getProposalRun(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	prop, statuses, err := postgis.Proposals{S: s.store}.Run(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := zoning.WriteProposalGeoJSON(&buf, prop, true); err != nil {
+		return err
+	}
+	// Replace each draft's "proposed" status by the stored one.
+	var fc map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &fc); err != nil {
+		return fmt.Errorf("re-read proposal GeoJSON: %w", err)
+	}
+	if feats, ok := fc["features"].([]any); ok {
+		for i := range statuses {
+			if i < len(feats) {
+				if f, ok := feats[i].(map[string]any); ok {
+					if props, ok := f["properties"].(map[string]any); ok {
+						props["status"] = statuses[i]
+					}
+				}
+			}
+		}
+	}
+	fc["run_id"], fc["county_id"], fc["at"], fc["params"], fc["ignored_cases"] = prop.RunID, prop.CountyID, prop.At, prop.Params, prop.Ignored
+	c.Response().Header().Set("Cache-Control", "private, no-store")
+	c.Response().Header().Set("Content-Type", "application/geo+json")
+	return c.JSON(http.StatusOK, fc)
 }
 
 func (s *Server) cases() postgis.Cases { return postgis.Cases{S: s.store} }

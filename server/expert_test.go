@@ -172,4 +172,16 @@ func TestProposalsAPI(t *testing.T) {
 	if n := e.count("proposals"); n != 2 {
 		t.Fatalf("%d proposals stored, want 2", n)
 	}
+	loc := res.Header.Get("Location")
+	run := e.do(request{method: "GET", path: loc, cookie: epi.cookie}).expect(t, http.StatusOK, "stored run")
+	var stored struct {
+		RunID    int64 `json:"run_id"`
+		Features []struct{ Properties map[string]any }
+	}
+	run.decode(t, &stored)
+	if len(stored.Features) != 3 || stored.Features[0].Properties["status"] != "proposed" || stored.RunID == 0 {
+		t.Fatalf("stored run %s", run.body)
+	}
+	e.do(request{method: "GET", path: "/api/v1/proposal-runs/4242", cookie: epi.cookie}).expectError(t, http.StatusNotFound, "4242", "unknown run")
+	e.do(request{method: "GET", path: loc}).expectError(t, http.StatusUnauthorized, "", "anonymous run")
 }

@@ -424,3 +424,60 @@ func (p Proposals) SaveProposal(ctx context.Context, prop *zoning.Proposal, snap
 	}
 	return tx.Commit(ctx)
 }
+
+// Run loads a stored engine run with its proposals, as it was proposed
+// (later approvals or rejections show in each proposal's status).
+func (p Proposals) Run(ctx context.Context, id int64) (zoning.Proposal, []string, error) {
+	var prop zoning.Proposal
+	var params, ignored []byte
+	var low *string
+	err := p.S.Pool.QueryRow(ctx, `SELECT r.id, r.county_id, r.at, r.params, r.ignored_cases,
+			ST_AsGeoJSON(ST_ForcePolygonCCW(r.low_risk_geom), 7),
+			(SELECT coalesce(a.rule_set_id, (SELECT id FROM rule_sets WHERE is_default)) FROM admin_areas a WHERE a.id = r.county_id)
+		FROM proposal_runs r WHERE r.id = $1`, id).Scan(&prop.RunID, &prop.CountyID, &prop.At, &params, &ignored, &low, &prop.RuleSetID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return prop, nil, zoning.Errorf(zoning.ErrNotFound, "proposal run %d not found", id)
+	}
+	if err != nil {
+		return prop, nil, fmt.Errorf("load proposal run %d: %w", id, err)
+	}
+	if err := json.Unmarshal(params, &prop.Params); err != nil {
+		return prop, nil, fmt.Errorf("decode run params: %w", err)
+	}
+	if err := json.Unmarshal(ignored, &prop.Ignored); err != nil {
+		return prop, nil, fmt.Errorf("decode ignored cases: %w", err)
+	}
+	if low != nil {
+		prop.LowRisk = json.RawMessage(*low)
+	}
+	rows, err := p.S.Pool.Query(ctx, `SELECT id, level, name, status, ST_AsGeoJSON(ST_ForcePolygonCCW(geom), 7), building_ids, unit_ids,
+			population, staff_required, area_m2, boundary_barriers, rationale
+		FROM proposals WHERE run_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return prop, nil, fmt.Errorf("load proposals of run %d: %w", id, err)
+	}
+	defer rows.Close()
+	var statuses []string
+	for rows.Next() {
+		var d zoning.Draft
+		var pid int64
+		var status, geo string
+		var barriers, rationale []byte
+		if err := rows.Scan(&pid, &d.Level, &d.Name, &status, &geo, &d.BuildingIDs, &d.UnitIDs, &d.Population,
+			&d.StaffRequired, &d.AreaM2, &barriers, &rationale); err != nil {
+			return prop, nil, fmt.Errorf("scan proposal: %w", err)
+		}
+		d.GeoJSON = []byte(geo)
+		if err := json.Unmarshal(barriers, &d.BoundaryBarriers); err != nil {
+			return prop, nil, fmt.Errorf("decode barriers: %w", err)
+		}
+		if err := json.Unmarshal(rationale, &d.Rationale); err != nil {
+			return prop, nil, fmt.Errorf("decode rationale: %w", err)
+		}
+		d.Key = fmt.Sprintf("proposal-%d", pid)
+		prop.Drafts = append(prop.Drafts, d)
+		prop.IDs = append(prop.IDs, pid)
+		statuses = append(statuses, status)
+	}
+	return prop, statuses, rows.Err()
+}

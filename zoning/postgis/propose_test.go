@@ -452,3 +452,43 @@ func TestProposeBadInput(t *testing.T) {
 		t.Fatalf("%d runs stored by bad requests", n)
 	}
 }
+
+// The barrier blocks are cached per county and rebuilt when the barriers change.
+func TestBlockCacheRebuildsWhenBarriersChange(t *testing.T) {
+	sc := newScenario(t)
+	ctx := context.Background()
+	src := postgis.Proposals{S: sc.s}
+	params := zoning.DefaultProposeParams()
+	first, err := src.BlockSet(ctx, 1, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks int
+	if err := sc.s.Pool.QueryRow(ctx, "SELECT block_count FROM barrier_block_sets WHERE id = $1", first).Scan(&blocks); err != nil || blocks != 4 {
+		t.Fatalf("%d blocks (%v), want the 4 of the scenario", blocks, err)
+	}
+	again, err := src.BlockSet(ctx, 1, params)
+	if err != nil || again != first {
+		t.Fatalf("warm cache: set %d (%v), want %d reused", again, err, first)
+	}
+	// A new primary road across block A, announced by the barriers layer version.
+	mustExec(t, sc.s, `INSERT INTO barriers (kind, road_class, name, geom) VALUES ('road', 'primary', '新路', ST_GeomFromText($1, 4326))`,
+		wktLine([2]float64{-20, 250}, [2]float64{820, 250}))
+	mustExec(t, sc.s, `UPDATE layer_versions SET version = version + 1 WHERE layer = 'barriers'`)
+	rebuilt, err := src.BlockSet(ctx, 1, params)
+	if err != nil || rebuilt == first {
+		t.Fatalf("after a barrier change: set %d (%v), want a new set", rebuilt, err)
+	}
+	if err := sc.s.Pool.QueryRow(ctx, "SELECT block_count FROM barrier_block_sets WHERE id = $1", rebuilt).Scan(&blocks); err != nil || blocks != 5 {
+		t.Fatalf("%d blocks after the new road, want 5", blocks)
+	}
+	// Other boundary classes make another cached set; the local road at x=400 now cuts too.
+	params.BoundaryRoadClasses = append(params.BoundaryRoadClasses, "residential")
+	local, err := src.BlockSet(ctx, 1, params)
+	if err != nil || local == rebuilt {
+		t.Fatalf("set for other classes: %d (%v)", local, err)
+	}
+	if err := sc.s.Pool.QueryRow(ctx, "SELECT block_count FROM barrier_block_sets WHERE id = $1", local).Scan(&blocks); err != nil || blocks != 8 {
+		t.Fatalf("%d blocks with local roads, want 8", blocks)
+	}
+}
