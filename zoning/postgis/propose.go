@@ -230,20 +230,24 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 	if _, err := tx.Exec(ctx, `DELETE FROM zparts WHERE geom IS NULL`); err != nil {
 		return nil, nil, fmt.Errorf("clean parts: %w", err)
 	}
+	unitJSON, err := json.Marshal(unitParts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode unit parts: %w", err)
+	}
 	for _, stmt := range splitStatements(query("propose_assemble")) {
+		// Statements take $1 = membership share and $2 = unit parts.
 		var args []any
-		if strings.Contains(stmt, "$1") {
-			args = append(args, params.MembershipShare)
+		switch {
+		case strings.Contains(stmt, "$2"):
+			args = []any{params.MembershipShare, unitJSON}
+		case strings.Contains(stmt, "$1"):
+			args = []any{params.MembershipShare}
 		}
 		if _, err := tx.Exec(ctx, stmt, args...); err != nil {
 			return nil, nil, fmt.Errorf("assemble: %w", err)
 		}
 	}
-	unitJSON, err := json.Marshal(unitParts)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode unit parts: %w", err)
-	}
-	rows, err := tx.Query(ctx, query("propose_members"), params.MembershipShare, unitJSON)
+	rows, err := tx.Query(ctx, query("propose_members"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("members: %w", err)
 	}
