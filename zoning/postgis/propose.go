@@ -404,6 +404,7 @@ func (p Proposals) SaveProposal(ctx context.Context, prop *zoning.Proposal, snap
 		return fmt.Errorf("insert proposal run: %w", err)
 	}
 	prop.IDs = prop.IDs[:0]
+	batch := &pgx.Batch{}
 	for _, d := range prop.Drafts {
 		barriers, err := json.Marshal(d.BoundaryBarriers)
 		if err != nil {
@@ -413,15 +414,23 @@ func (p Proposals) SaveProposal(ctx context.Context, prop *zoning.Proposal, snap
 		if err != nil {
 			return fmt.Errorf("encode rationale: %w", err)
 		}
-		var id int64
-		if err := tx.QueryRow(ctx, `INSERT INTO proposals (run_id, county_id, level, name, geom, building_ids, unit_ids,
+		batch.Queue(`INSERT INTO proposals (run_id, county_id, level, name, geom, building_ids, unit_ids,
 				population, staff_required, area_m2, boundary_barriers, rationale, created_by)
 			VALUES ($1, $2, $3, $4, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($5), 4326)), $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 			prop.RunID, prop.CountyID, d.Level, d.Name, string(d.GeoJSON), d.BuildingIDs, d.UnitIDs, d.Population,
-			d.StaffRequired, d.AreaM2, barriers, rationale, actor).Scan(&id); err != nil {
+			d.StaffRequired, d.AreaM2, barriers, rationale, actor)
+	}
+	br := tx.SendBatch(ctx, batch)
+	for _, d := range prop.Drafts {
+		var id int64
+		if err := br.QueryRow().Scan(&id); err != nil {
+			br.Close()
 			return fmt.Errorf("insert proposal %s: %w", d.Key, err)
 		}
 		prop.IDs = append(prop.IDs, id)
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("insert proposals: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE layer_versions SET version = version + 1, changed_at = now() WHERE layer = 'proposals'`); err != nil {
 		return fmt.Errorf("bump proposals layer: %w", err)
