@@ -86,6 +86,7 @@ func (s *Server) routes() {
 	s.echo.GET("/readyz", s.readyz)
 	s.authRoutes()
 	s.expertRoutes()
+	s.zoneRoutes()
 }
 
 // healthz answers while the process runs.

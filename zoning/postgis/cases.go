@@ -185,6 +185,9 @@ func (cs Cases) Create(ctx context.Context, origin zoning.Origin, cases []zoning
 		}
 		ids = append(ids, id)
 	}
+	if err := extendZonesForCases(ctx, tx, origin, ids, cs.now()); err != nil {
+		return nil, err
+	}
 	if err := zoningAudit(ctx, tx, origin, "case.create", "case", idList(ids), nil, map[string]any{"count": len(ids)}); err != nil {
 		return nil, err
 	}
@@ -556,6 +559,11 @@ func (cs Cases) Update(ctx context.Context, origin zoning.Origin, id int64, u zo
 	}
 	if _, err := tx.Exec(ctx, `UPDATE cases SET updated_at = now() WHERE id = $1`, id); err != nil {
 		return zoning.Case{}, fmt.Errorf("touch case: %w", err)
+	}
+	if u.ClearExclusion || u.ReportDate != nil || u.Residence != nil {
+		if err := extendZonesForCases(ctx, tx, origin, []int64{id}, cs.now()); err != nil {
+			return zoning.Case{}, err
+		}
 	}
 	after, err := scanCase(tx.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases c WHERE c.id = $1`, id))
 	if err != nil {
