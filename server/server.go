@@ -60,6 +60,23 @@ type Server struct {
 	store *postgis.Store
 	log   *slog.Logger
 	echo  *echo.Echo
+	// background holds the workers (cache invalidation, deliveries) that run
+	// while the server serves; they stop when the serving context ends.
+	background []func(ctx context.Context)
+}
+
+// onStart registers a background worker started by ListenAndServe (or by
+// Start in tests) and stopped with its context.
+func (s *Server) onStart(run func(ctx context.Context)) {
+	s.background = append(s.background, run)
+}
+
+// Start runs the background workers until ctx ends; ListenAndServe calls it.
+// Tests that serve s.Handler() with httptest call it themselves.
+func (s *Server) Start(ctx context.Context) {
+	for _, run := range s.background {
+		go run(ctx)
+	}
 }
 
 // New builds the server and its routes.
@@ -87,6 +104,8 @@ func (s *Server) routes() {
 	s.authRoutes()
 	s.expertRoutes()
 	s.zoneRoutes()
+	s.tileRoutes()
+	s.publicRoutes()
 }
 
 // healthz answers while the process runs.
@@ -132,6 +151,9 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 	if ready != nil {
 		ready(ln.Addr())
 	}
+	bg, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	s.Start(bg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

