@@ -24,6 +24,10 @@ func TestSchemaRefusesBadRows(t *testing.T) {
 	mustExec(t, s, `INSERT INTO cases (id, case_no, county_id, kind, report_date, residence_building_id) VALUES (1, 'c0', 1, 'confirmed', '2022-11-20', 1)`)
 	mustExec(t, s, `INSERT INTO zones (id, county_id, current_version, status) VALUES (1, 1, 1, 'active')`)
 	mustExec(t, s, `INSERT INTO proposal_runs (id, county_id, at, params, input_snapshot) VALUES (1, 1, now(), '{}', '{}')`)
+	// Rows above took explicit ids: move the sequences past them.
+	for _, table := range []string{"admin_areas", "buildings", "cases", "zones", "proposal_runs"} {
+		mustExec(t, s, `SELECT setval(pg_get_serial_sequence($1, 'id'), 100)`, table)
+	}
 	const (
 		check = "23514" // check_violation
 		fk    = "23503" // foreign_key_violation
