@@ -33,6 +33,9 @@ func seedCounty(t *testing.T, e *testEnv) {
 			($1, $2, 1, '一单元', 20, ST_Multi(ST_MakeEnvelope($3::float8, 36.65, $3::float8 + 0.0002, 36.6501, 4326))),
 			($1::bigint + 1, $2, 2, '二单元', 20, ST_Multi(ST_MakeEnvelope($3::float8 + 0.0002, 36.65, $3::float8 + 0.0004, 36.6501, 4326)))`, i*10+1, i, x)
 	}
+	for _, table := range []string{"admin_areas", "buildings", "units"} {
+		exec(`SELECT setval(pg_get_serial_sequence($1, 'id'), 1000)`, table)
+	}
 }
 
 func (e *testEnv) count(table string) int {

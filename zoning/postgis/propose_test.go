@@ -85,7 +85,9 @@ func newScenario(t *testing.T) *scenario {
 			sc.units[id] = [2]int64{id*10 + 1, id*10 + 2}
 		}
 	}
-	mustExec(t, s, `SELECT setval(pg_get_serial_sequence('buildings', 'id'), 1000)`)
+	for _, table := range []string{"admin_areas", "buildings", "units"} {
+		mustExec(t, s, `SELECT setval(pg_get_serial_sequence($1, 'id'), 10000)`, table)
+	}
 	return sc
 }
 
