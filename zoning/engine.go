@@ -108,11 +108,12 @@ func Propose(ctx context.Context, src ProposalSource, req ProposeRequest, actor 
 		Clusters:  seeds.Clusters,
 		LowRisk:   lowRisk,
 	}
+	idx := newCaseIndex(seeds, traces)
 	for i, a := range assembled {
 		d := a.Draft
 		d.Level = county.RuleSet.DefaultLevel
 		d.StaffRequired = county.RuleSet.StaffRequired(d.Population)
-		d.Rationale = explain(seeds, parts, a, traces)
+		d.Rationale = explain(seeds, parts, a, idx)
 		d.Key = draftKey(d)
 		d.Name = fmt.Sprintf("%s-P%d", county.Name, i+1)
 		p.Drafts = append(p.Drafts, d)
@@ -124,18 +125,35 @@ func Propose(ctx context.Context, src ProposalSource, req ProposeRequest, actor 
 	return p, nil
 }
 
+// caseIndex finds the counted cases of a draft's members without scanning
+// every case for every draft.
+type caseIndex struct {
+	byBuilding map[int64][]int64 // residence building -> case ids
+	byUnit     map[int64][]int64 // residence unit -> case ids
+	visitors   map[int64][]int64 // high-risk place building -> visiting counted case ids
+}
+
+func newCaseIndex(s Seeds, traces []TraceInput) caseIndex {
+	idx := caseIndex{byBuilding: map[int64][]int64{}, byUnit: map[int64][]int64{}, visitors: map[int64][]int64{}}
+	counted := map[int64]bool{}
+	for _, c := range s.Counted {
+		counted[c.ID] = true
+		idx.byBuilding[c.BuildingID] = append(idx.byBuilding[c.BuildingID], c.ID)
+		if c.UnitID != 0 {
+			idx.byUnit[c.UnitID] = append(idx.byUnit[c.UnitID], c.ID)
+		}
+	}
+	for _, t := range traces {
+		if counted[t.CaseID] && t.BuildingID != 0 && len(s.PlaceBuildings[t.BuildingID]) > 0 {
+			idx.visitors[t.BuildingID] = append(idx.visitors[t.BuildingID], t.CaseID)
+		}
+	}
+	return idx
+}
+
 // explain builds the rationale of an assembled draft from its parts.
-func explain(s Seeds, parts []ZonePart, a AssembledDraft, traces []TraceInput) Rationale {
+func explain(s Seeds, parts []ZonePart, a AssembledDraft, idx caseIndex) Rationale {
 	r := Rationale{BoundaryOnBarriers: a.Rationale.BoundaryOnBarriers}
-	inBuilding := map[int64]bool{}
-	for _, b := range a.BuildingIDs {
-		inBuilding[b] = true
-	}
-	inUnit := map[int64]bool{}
-	for _, u := range a.UnitIDs {
-		inUnit[u] = true
-	}
-	cases := map[int64]bool{}
 	for _, i := range a.Parts {
 		part := parts[i]
 		r.Rules = append(r.Rules, part.Rules...)
@@ -147,24 +165,15 @@ func explain(s Seeds, parts []ZonePart, a AssembledDraft, traces []TraceInput) R
 			r.PlaceIDs = append(r.PlaceIDs, s.PlaceBuildings[b]...)
 		}
 	}
-	for _, c := range s.Counted {
-		if inBuilding[c.BuildingID] || (c.UnitID != 0 && inUnit[c.UnitID]) {
-			cases[c.ID] = true
-		}
+	for _, b := range a.BuildingIDs {
+		r.CaseIDs = append(r.CaseIDs, idx.byBuilding[b]...)
+		r.CaseIDs = append(r.CaseIDs, idx.visitors[b]...)
 	}
-	counted := map[int64]bool{}
-	for _, c := range s.Counted {
-		counted[c.ID] = true
-	}
-	for _, t := range traces {
-		if counted[t.CaseID] && t.BuildingID != 0 && inBuilding[t.BuildingID] && len(s.PlaceBuildings[t.BuildingID]) > 0 {
-			cases[t.CaseID] = true
-		}
-	}
-	for id := range cases {
-		r.CaseIDs = append(r.CaseIDs, id)
+	for _, u := range a.UnitIDs {
+		r.CaseIDs = append(r.CaseIDs, idx.byUnit[u]...)
 	}
 	slices.Sort(r.CaseIDs)
+	r.CaseIDs = slices.Compact(r.CaseIDs)
 	slices.Sort(r.Rules)
 	r.Rules = slices.Compact(r.Rules)
 	slices.Sort(r.ClusterIDs)

@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +33,15 @@ func query(name string) string {
 // zoning.ProposalSource.
 type Proposals struct {
 	S *Store
+	// Log, when set, receives the duration of each step at debug level.
+	Log *slog.Logger
+}
+
+// step logs how long a step of the engine took.
+func (p Proposals) step(name string, start time.Time) {
+	if p.Log != nil {
+		p.Log.Debug("propose step", "step", name, "ms", time.Since(start).Milliseconds())
+	}
 }
 
 var _ zoning.ProposalSource = Proposals{}
@@ -64,6 +73,7 @@ func (p Proposals) County(ctx context.Context, id int64) (zoning.County, error) 
 
 // ProposalInputs reads the county's cases up to day and their traces.
 func (p Proposals) ProposalInputs(ctx context.Context, countyID int64, day time.Time) ([]zoning.CaseInput, []zoning.TraceInput, error) {
+	defer p.step("inputs", time.Now())
 	rows, err := p.S.Pool.Query(ctx, query("propose_cases"), countyID, day)
 	if err != nil {
 		return nil, nil, fmt.Errorf("query cases: %w", err)
@@ -169,6 +179,7 @@ func (p Proposals) BlockSet(ctx context.Context, countyID int64, params zoning.P
 // BlocksForClusters returns the blocks holding each spread cluster's
 // residence buildings.
 func (p Proposals) BlocksForClusters(ctx context.Context, countyID int64, params zoning.ProposeParams, clusters []zoning.Cluster) (map[int][]int64, error) {
+	defer p.step("blocks", time.Now())
 	out := map[int][]int64{}
 	var spread []zoning.Cluster
 	for _, c := range clusters {
@@ -183,19 +194,33 @@ func (p Proposals) BlocksForClusters(ctx context.Context, countyID int64, params
 	if err != nil {
 		return nil, err
 	}
+	// One query for all clusters: (cluster, building) pairs -> blocks.
+	var clusterIDs, buildingIDs []int64
 	for _, c := range spread {
-		rows, err := p.S.Pool.Query(ctx, `
-			SELECT DISTINCT bl.id FROM buildings b
-			JOIN barrier_blocks bl ON bl.set_id = $1 AND ST_Intersects(bl.geom, ST_PointOnSurface(b.geom))
-			WHERE b.id = ANY ($2::bigint[]) ORDER BY bl.id`, set, c.BuildingIDs)
-		if err != nil {
-			return nil, fmt.Errorf("blocks of cluster %d: %w", c.ID, err)
+		for _, b := range c.BuildingIDs {
+			clusterIDs = append(clusterIDs, int64(c.ID))
+			buildingIDs = append(buildingIDs, b)
 		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return nil, fmt.Errorf("blocks of cluster %d: %w", c.ID, err)
+	}
+	rows, err := p.S.Pool.Query(ctx, `
+		SELECT DISTINCT x.cluster, bl.id
+		FROM unnest($2::bigint[], $3::bigint[]) AS x(cluster, building)
+		JOIN buildings b ON b.id = x.building
+		JOIN barrier_blocks bl ON bl.set_id = $1 AND ST_Intersects(bl.geom, ST_PointOnSurface(b.geom))
+		ORDER BY 1, 2`, set, clusterIDs, buildingIDs)
+	if err != nil {
+		return nil, fmt.Errorf("blocks of spread clusters: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var cluster, block int64
+		if err := rows.Scan(&cluster, &block); err != nil {
+			return nil, fmt.Errorf("scan cluster block: %w", err)
 		}
-		out[c.ID] = ids
+		out[int(cluster)] = append(out[int(cluster)], block)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read cluster blocks: %w", err)
 	}
 	return out, nil
 }
@@ -210,43 +235,56 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE zparts (part int, kind text, geom geometry) ON COMMIT DROP`); err != nil {
 		return nil, nil, fmt.Errorf("create parts table: %w", err)
 	}
-	batch := &pgx.Batch{}
-	unitParts := map[string][]int64{}
+	// Parts go in as (part, id) pairs, one statement per kind of part.
+	var blockPart, blockID, bldPart, bldID, unitPart, unitID []int64
 	for i, part := range parts {
 		switch {
 		case len(part.BlockIDs) > 0:
-			batch.Queue(`INSERT INTO zparts SELECT $1, 'block', ST_Union(geom) FROM barrier_blocks WHERE id = ANY ($2::bigint[])`, i, part.BlockIDs)
+			for _, id := range part.BlockIDs {
+				blockPart, blockID = append(blockPart, int64(i)), append(blockID, id)
+			}
 		case len(part.BuildingIDs) > 0:
-			batch.Queue(`INSERT INTO zparts SELECT $1, 'building', ST_Union(geom) FROM buildings WHERE id = ANY ($2::bigint[])`, i, part.BuildingIDs)
+			for _, id := range part.BuildingIDs {
+				bldPart, bldID = append(bldPart, int64(i)), append(bldID, id)
+			}
 		case len(part.UnitIDs) > 0:
-			unitParts[strconv.Itoa(i)] = part.UnitIDs
-			batch.Queue(`INSERT INTO zparts SELECT $1, 'unit', ST_Union(coalesce(u.geom, b.geom))
-				FROM units u JOIN buildings b ON b.id = u.building_id WHERE u.id = ANY ($2::bigint[])`, i, part.UnitIDs)
+			for _, id := range part.UnitIDs {
+				unitPart, unitID = append(unitPart, int64(i)), append(unitID, id)
+			}
 		}
 	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE zunitparts ON COMMIT DROP AS
+		SELECT part::int AS part, unit_id FROM unnest($1::bigint[], $2::bigint[]) AS x(part, unit_id)`, unitPart, unitID); err != nil {
+		return nil, nil, fmt.Errorf("load unit parts: %w", err)
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(`INSERT INTO zparts SELECT x.part, 'block', ST_Union(bl.geom)
+		FROM unnest($1::bigint[], $2::bigint[]) AS x(part, id) JOIN barrier_blocks bl ON bl.id = x.id GROUP BY x.part`, blockPart, blockID)
+	batch.Queue(`INSERT INTO zparts SELECT x.part, 'building', ST_Union(b.geom)
+		FROM unnest($1::bigint[], $2::bigint[]) AS x(part, id) JOIN buildings b ON b.id = x.id GROUP BY x.part`, bldPart, bldID)
+	batch.Queue(`INSERT INTO zparts SELECT x.part, 'unit', ST_Union(coalesce(u.geom, b.geom))
+		FROM zunitparts x JOIN units u ON u.id = x.unit_id JOIN buildings b ON b.id = u.building_id GROUP BY x.part`)
+	start := time.Now()
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return nil, nil, fmt.Errorf("load parts: %w", err)
 	}
+	p.step("assemble: parts", start)
 	if _, err := tx.Exec(ctx, `DELETE FROM zparts WHERE geom IS NULL`); err != nil {
 		return nil, nil, fmt.Errorf("clean parts: %w", err)
 	}
-	unitJSON, err := json.Marshal(unitParts)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode unit parts: %w", err)
-	}
 	for _, stmt := range splitStatements(query("propose_assemble")) {
-		// Statements take $1 = membership share and $2 = unit parts.
+		// Statements take $1 = the membership share.
 		var args []any
-		switch {
-		case strings.Contains(stmt, "$2"):
-			args = []any{params.MembershipShare, unitJSON}
-		case strings.Contains(stmt, "$1"):
+		if strings.Contains(stmt, "$1") {
 			args = []any{params.MembershipShare}
 		}
+		start := time.Now()
 		if _, err := tx.Exec(ctx, stmt, args...); err != nil {
 			return nil, nil, fmt.Errorf("assemble: %w", err)
 		}
+		p.step("assemble: "+strings.Join(strings.Fields(stmt)[:min(4, len(strings.Fields(stmt)))], " "), start)
 	}
+	start = time.Now()
 	rows, err := tx.Query(ctx, query("propose_members"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("members: %w", err)
@@ -270,8 +308,10 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read drafts: %w", err)
 	}
+	p.step("assemble: members", start)
+	start = time.Now()
 	// Which parts went into which draft.
-	rows, err = tx.Query(ctx, `SELECT f.grp, s.parts FROM zfinal f JOIN zshaped s ON s.comp = ANY (f.comps)`)
+	rows, err = tx.Query(ctx, `SELECT f.grp, s.parts FROM zfinal f, unnest(f.comps) AS fc(comp) JOIN zshaped s ON s.comp = fc.comp`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("draft parts: %w", err)
 	}
@@ -292,6 +332,8 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read draft parts: %w", err)
 	}
+	p.step("assemble: draft parts", start)
+	start = time.Now()
 	rows, err = tx.Query(ctx, query("propose_barriers"), params.BarrierToleranceM, params.BoundaryKinds, params.BoundaryRoadClasses, county.ID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("boundary barriers: %w", err)
@@ -319,12 +361,15 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read boundary barriers: %w", err)
 	}
+	p.step("assemble: boundary barriers", start)
+	start = time.Now()
 	var low *string
 	if err := tx.QueryRow(ctx, `SELECT ST_AsGeoJSON(ST_ForcePolygonCCW(ST_Multi(ST_CollectionExtract(ST_Difference(a.geom,
 			coalesce((SELECT ST_Union(geom) FROM zfinal), ST_SetSRID('GEOMETRYCOLLECTION EMPTY'::geometry, 4326))), 3))), 7)
 		FROM admin_areas a WHERE a.id = $1`, county.ID).Scan(&low); err != nil {
 		return nil, nil, fmt.Errorf("low-risk remainder: %w", err)
 	}
+	p.step("assemble: low-risk remainder", start)
 	out := make([]zoning.AssembledDraft, 0, len(order))
 	for _, g := range order {
 		out = append(out, *byGroup[g])
@@ -377,6 +422,7 @@ func splitStatements(sql string) []string {
 
 // SaveProposal stores the run and its drafts in one transaction.
 func (p Proposals) SaveProposal(ctx context.Context, prop *zoning.Proposal, snap zoning.InputSnapshot, actor *int64) error {
+	defer p.step("save", time.Now())
 	tx, err := p.S.Pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -3,6 +3,7 @@ package postgis_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
@@ -93,6 +94,9 @@ func BenchmarkProposeDemoCity(b *testing.B) {
 				b.Fatal(err)
 			}
 			src := postgis.Proposals{S: s}
+			if os.Getenv("RISKZONE_BENCH_STEPS") == "1" {
+				src.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
 			req := zoning.ProposeRequest{CountyID: county, At: demoToday.Add(12 * time.Hour), Now: time.Now()}
 			start := time.Now()
 			if _, err := src.BlockSet(ctx, county, zoning.DefaultProposeParams()); err != nil {

@@ -69,13 +69,12 @@ ANALYZE zwhole;
 CREATE TEMP TABLE zunits ON COMMIT DROP AS
 SELECT w.grp, u.id AS unit_id, u.building_id, u.population, true AS whole
 FROM zwhole w JOIN units u ON u.building_id = w.building_id
-UNION
+UNION ALL
 SELECT f.grp, u.id, u.building_id, u.population, false
 FROM zfinal f, unnest(f.comps) AS fc(comp)
 JOIN zshaped s ON s.comp = fc.comp AND s.units_only
 CROSS JOIN LATERAL unnest(s.parts) AS p(part)
-CROSS JOIN LATERAL jsonb_array_elements_text(($2::jsonb) -> p.part::text) AS e(unit_id)
-JOIN units u ON u.id = e.unit_id::bigint
-WHERE $1::float8 > 0
-  AND NOT EXISTS (SELECT 1 FROM zwhole w WHERE w.grp = f.grp AND w.building_id = u.building_id);
+JOIN zunitparts x ON x.part = p.part
+JOIN units u ON u.id = x.unit_id
+WHERE NOT EXISTS (SELECT 1 FROM zwhole w WHERE w.grp = f.grp AND w.building_id = u.building_id);
 ANALYZE zunits;
