@@ -206,7 +206,11 @@ func (p Proposals) BlocksForClusters(ctx context.Context, countyID int64, params
 		SELECT DISTINCT x.cluster, bl.id
 		FROM unnest($2::bigint[], $3::bigint[]) AS x(cluster, building)
 		JOIN buildings b ON b.id = x.building
-		JOIN barrier_blocks bl ON bl.set_id = $1 AND ST_Intersects(bl.geom, ST_PointOnSurface(b.geom))
+		CROSS JOIN LATERAL (
+		    -- set_id + 0 keeps the planner on the spatial index.
+		    SELECT bl.id FROM barrier_blocks bl
+		    WHERE ST_Intersects(bl.geom, ST_PointOnSurface(b.geom)) AND bl.set_id + 0 = $1
+		) bl
 		ORDER BY 1, 2`, set, clusterIDs, buildingIDs)
 	if err != nil {
 		return nil, fmt.Errorf("blocks of spread clusters: %w", err)
