@@ -62,7 +62,7 @@ Without DATABASE_URL every command uses the project's own PostGIS cluster in
 	root.PersistentFlags().StringVar(&a.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL); empty: the managed local cluster")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", envOr("RISKZONE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env RISKZONE_LOG_LEVEL)")
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", envOr("RISKZONE_LOG_FORMAT", "text"), "log format: text or json (env RISKZONE_LOG_FORMAT)")
-	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.dbCmd(), a.demoCmd(), a.userCmd(), a.proposeCmd(), a.versionCmd())
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.dbCmd(), a.demoCmd(), a.userCmd(), a.importCmd(), a.proposeCmd(), a.versionCmd())
 	return root
 }
 

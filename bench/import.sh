@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# bench/import.sh: throughput and peak memory of `riskzone import osm`.
+#
+# Imports, each into a fresh database on the riskzone PostGIS server:
+#   1. the real extract ../shared/data/osm/liechtenstein-2013-08-03.osm.pbf;
+#   2. a synthetic city of N buildings (default 1,000,000), written by the
+#      importer tests' generator (zoning/importer/synthetic_test.go) as OSM XML
+#      and converted to PBF with osmium; kept in $OUT for the next run.
+# Each file is imported twice: the first import loads it, the second (the same
+# file again) must change nothing. Peak memory is the riskzone process's
+# maximum resident set size from GNU time (/usr/bin/time -v); PostgreSQL's own
+# memory is not in it.
+#
+#   bench/import.sh                      # both, N=1000000
+#   N=100000 bench/import.sh             # a smaller city
+#   FLAGS=--derive-units=false bench/import.sh   # without deriving units
+#   KEEP=1 bench/import.sh               # keep the databases (rz_bench_import_*)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-1000000}
+OUT=${OUT:-.data/bench}
+FLAGS=${FLAGS:-}
+BIN=bin/riskzone
+REAL=../shared/data/osm/liechtenstein-2013-08-03.osm.pbf
+
+need() { # command, Debian package
+	command -v "$1" >/dev/null && return
+	if [ "$(id -u)" = 0 ]; then
+		echo "installing $2"
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null
+	else
+		echo "missing $1: apt-get install $2" >&2
+		exit 1
+	fi
+}
+need /usr/bin/time time
+need osmium osmium-tool
+need psql postgresql-client
+
+[ -f "$REAL" ] || { echo "missing $REAL (see ../shared/data/README.md)" >&2; exit 1; }
+mkdir -p "$OUT" bin
+go build -o "$BIN" ./cmd/riskzone
+if ! "$BIN" import --help >/dev/null 2>&1; then
+	echo "$BIN has no import command: add a.importCmd() to root.AddCommand in cmd/riskzone/main.go" >&2
+	exit 1
+fi
+
+if [ -z "${DATABASE_URL:-}" ]; then
+	"$BIN" db start >/dev/null
+	DATABASE_URL=$("$BIN" db url)
+fi
+# The server's maintenance database, and a URL per bench database.
+base=${DATABASE_URL%%\?*}
+query=""
+[[ "$DATABASE_URL" == *\?* ]] && query="?${DATABASE_URL#*\?}"
+server=${base%/*}
+admin_url="$server/postgres$query"
+db_url() { echo "$server/$1$query"; }
+
+CITY="$OUT/city-$N.osm.pbf"
+if [ ! -f "$CITY" ]; then
+	echo "generating a synthetic city of $N buildings in $CITY"
+	RISKZONE_SYNTH_OUT="$OUT" RISKZONE_SYNTH_BUILDINGS="$N" \
+		go test -count=1 -timeout 60m -run '^TestSyntheticCityImports$' ./zoning/importer/ >/dev/null
+	rm -f "$OUT/city-$N.osm"
+fi
+
+results=()
+run() { # name, file
+	local name=$1 file=$2 db="rz_bench_import_$1"
+	psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+	for pass in load reimport; do
+		local log="$OUT/$name-$pass"
+		# shellcheck disable=SC2086
+		/usr/bin/time -v "$BIN" --database-url "$(db_url "$db")" import osm --no-progress $FLAGS "$file" \
+			>"$log.out" 2>"$log.err" || { cat "$log.err" >&2; exit 1; }
+		local rss secs line
+		rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$log.err")
+		line=$(grep ' features, ' "$log.out")
+		cat "$log.out"
+		echo "peak memory (max RSS of riskzone): ${rss} MB"
+		echo
+		results+=("$(printf '%-14s %-9s %s | max RSS %s MB' "$name" "$pass" "$line" "$rss")")
+	done
+	[ -n "${KEEP:-}" ] || psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db"
+}
+
+run liechtenstein "$REAL"
+run "city_$N" "$CITY"
+
+echo "== summary (FLAGS: ${FLAGS:-none}; $(nproc) CPUs) =="
+printf '%s\n' "${results[@]}"

@@ -1,0 +1,428 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/riskzone/riskzone/zoning"
+)
+
+// merger applies the staged rows of one import inside its transaction.
+type merger struct {
+	tx     pgx.Tx
+	opts   Options
+	sum    *Summary
+	log    *slog.Logger
+	step   func(string)
+	counts map[string]*LayerCounts
+}
+
+func (m *merger) exec(ctx context.Context, name string, args ...any) (int64, error) {
+	start := time.Now()
+	tag, err := m.tx.Exec(ctx, query(name), args...)
+	if err != nil {
+		return 0, fmt.Errorf("import step %s: %w", name, err)
+	}
+	m.log.Debug("import step", "step", name, "rows", tag.RowsAffected(), "ms", time.Since(start).Milliseconds())
+	return tag.RowsAffected(), nil
+}
+
+// queryRow runs a named step that returns one row, timed like exec.
+func (m *merger) queryRow(ctx context.Context, name string, dst ...any) error {
+	start := time.Now()
+	if err := m.tx.QueryRow(ctx, query(name)).Scan(dst...); err != nil {
+		return fmt.Errorf("import step %s: %w", name, err)
+	}
+	m.log.Debug("import step", "step", name, "ms", time.Since(start).Milliseconds())
+	return nil
+}
+
+func (m *merger) layer(name string) *LayerCounts {
+	c, ok := m.counts[name]
+	if !ok {
+		c = &LayerCounts{Layer: name}
+		m.counts[name] = c
+	}
+	return c
+}
+
+// merge runs every step after the COPY: geometry, scope, layers, derived
+// units, assignment, layer versions.
+func (m *merger) merge(ctx context.Context) error {
+	m.counts = map[string]*LayerCounts{}
+	// One import at a time: two merges of the same source would race.
+	if _, err := m.tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('riskzone-import'))"); err != nil {
+		return fmt.Errorf("wait for other imports: %w", err)
+	}
+	if m.opts.CountyRelation != 0 {
+		n, err := m.exec(ctx, "scope_from_admin")
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return zoning.Errorf(zoning.ErrInvalid, "%s: --county-relation %d: the relation is not in the file or its area could not be built (see the skipped list of an import without the option)", m.opts.FileName, m.opts.CountyRelation)
+		}
+	}
+	m.step("check geometry (ST_IsValid, ST_MakeValid)")
+	if _, err := m.exec(ctx, "rows_prepare"); err != nil {
+		return err
+	}
+	if m.opts.CountyRelation != 0 {
+		if _, err := m.exec(ctx, "rows_scope"); err != nil {
+			return err
+		}
+	}
+	if _, err := m.tx.Exec(ctx, query("rows_index")); err != nil {
+		return fmt.Errorf("index staging: %w", err)
+	}
+	if err := m.duplicates(ctx); err != nil {
+		return err
+	}
+	if m.opts.Layer == "units" {
+		if _, err := m.exec(ctx, "units_orphans"); err != nil {
+			return err
+		}
+	}
+	if err := m.readCounts(ctx); err != nil {
+		return err
+	}
+	changed := map[string]bool{}
+	for _, layer := range m.opts.layers() {
+		var rebuild []string
+		if layer == "buildings" {
+			var err error
+			if rebuild, err = m.bulkStart(ctx); err != nil {
+				return err
+			}
+		}
+		m.step("merge " + layer)
+		if err := m.mergeLayer(ctx, layer); err != nil {
+			return err
+		}
+		if layer == "buildings" && !m.opts.SkipUnits {
+			m.step("derive units")
+			if err := m.deriveUnits(ctx); err != nil {
+				return err
+			}
+		}
+		if len(rebuild) > 0 {
+			m.step("rebuild indexes and foreign keys")
+			for _, def := range rebuild {
+				start := time.Now()
+				// Definitions read from the catalog by bulkStart, not input.
+				if _, err := m.tx.Exec(ctx, def); err != nil {
+					return fmt.Errorf("bulk load: restore (%s): %w", def, err)
+				}
+				m.log.Debug("import step", "step", "restore", "sql", def, "ms", time.Since(start).Milliseconds())
+			}
+		}
+	}
+	for name, c := range m.counts {
+		if c.Added+c.Changed+c.Removed > 0 {
+			changed[name] = true
+		}
+		c.Unchanged = c.Read - c.Skipped - c.Added - c.Changed
+		if c.Unchanged < 0 {
+			c.Unchanged = 0
+		}
+	}
+	m.step("assign buildings to areas")
+	if err := m.reassign(ctx, changed); err != nil {
+		return err
+	}
+	// Layer versions: units and compounds are drawn with buildings and admin.
+	var bump []string
+	for layer, version := range map[string]string{"admin": "admin", "compounds": "admin", "buildings": "buildings",
+		"units": "buildings", "barriers": "barriers", "places": "places"} {
+		if changed[layer] && !slices.Contains(bump, version) {
+			bump = append(bump, version)
+		}
+	}
+	slices.Sort(bump)
+	if len(bump) > 0 {
+		if _, err := m.exec(ctx, "layers_bump", bump); err != nil {
+			return err
+		}
+	}
+	m.sum.LayerVersions = bump
+	if m.sum.LayerVersions == nil {
+		m.sum.LayerVersions = []string{}
+	}
+	m.sum.Layers = sortedLayers(m.counts)
+	return m.skipped(ctx)
+}
+
+// bulkStart decides on bulk mode (Options.BulkRows): when this import
+// brings at least BulkRows buildings and more than the table holds, the
+// secondary indexes of buildings and units (all but primary keys and unique
+// ones, which the merge needs) and their foreign keys are dropped in the
+// transaction, and the returned statements restore them after the merge. A
+// sorted GiST build of a million footprints takes seconds, and a foreign key
+// added back is validated by one join; kept, they cost a GiST insertion and
+// a key lookup per row (minutes for a city). The drop holds an exclusive
+// lock on buildings and units until the import commits (or rolls back,
+// which restores everything untouched).
+func (m *merger) bulkStart(ctx context.Context) ([]string, error) {
+	staged := m.layer("buildings").Read
+	if m.opts.BulkRows < 0 || staged < m.opts.BulkRows {
+		return nil, nil
+	}
+	var existing int64
+	if err := m.tx.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM buildings LIMIT $1) b", staged).Scan(&existing); err != nil {
+		return nil, fmt.Errorf("count buildings: %w", err)
+	}
+	if existing >= staged {
+		return nil, nil
+	}
+	// Every name and definition below comes from the catalog (regclass and
+	// quote_ident output, pg_get_*def), never from input.
+	rows, err := m.tx.Query(ctx, `
+		SELECT 'DROP INDEX ' || x.indexrelid::regclass::text, pg_get_indexdef(x.indexrelid), 1
+		FROM pg_index x
+		WHERE x.indrelid IN ('buildings'::regclass, 'units'::regclass)
+		  AND NOT x.indisunique AND NOT x.indisprimary AND NOT x.indisexclusion
+		UNION ALL
+		SELECT 'ALTER TABLE ' || c.conrelid::regclass::text || ' DROP CONSTRAINT ' || quote_ident(c.conname),
+		       'ALTER TABLE ' || c.conrelid::regclass::text || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid),
+		       2
+		FROM pg_constraint c
+		WHERE c.contype = 'f' AND c.conrelid IN ('buildings'::regclass, 'units'::regclass)
+		ORDER BY 3, 1`)
+	if err != nil {
+		return nil, fmt.Errorf("list indexes and foreign keys: %w", err)
+	}
+	var drops, restore []string
+	for rows.Next() {
+		var drop, def string
+		var order int
+		if err := rows.Scan(&drop, &def, &order); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list indexes and foreign keys: %w", err)
+		}
+		drops, restore = append(drops, drop), append(restore, def)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list indexes and foreign keys: %w", err)
+	}
+	for _, d := range drops {
+		if _, err := m.tx.Exec(ctx, d); err != nil {
+			return nil, fmt.Errorf("bulk load: %s: %w", d, err)
+		}
+	}
+	m.log.Info("bulk load: indexes and foreign keys of buildings and units are rebuilt after the merge",
+		"buildings", staged, "existing", existing, "dropped", len(drops))
+	m.sum.Bulk = true
+	return restore, nil
+}
+
+// duplicates refuses a file with two features of one layer under one id.
+func (m *merger) duplicates(ctx context.Context) error {
+	rows, err := m.tx.Query(ctx, query("rows_duplicates"))
+	if err != nil {
+		return fmt.Errorf("look for duplicate ids: %w", err)
+	}
+	var dups []string
+	for rows.Next() {
+		var layer, id string
+		var n int64
+		if err := rows.Scan(&layer, &id, &n); err != nil {
+			rows.Close()
+			return fmt.Errorf("look for duplicate ids: %w", err)
+		}
+		dups = append(dups, fmt.Sprintf("%s %q (%d times)", layer, id, n))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("look for duplicate ids: %w", err)
+	}
+	if len(dups) > 0 {
+		return zoning.Errorf(zoning.ErrInvalid, "%s: the same id appears more than once: %s (ids must be unique per layer; see --map id=PROPERTY)",
+			m.opts.FileName, strings.Join(dups, ", "))
+	}
+	return nil
+}
+
+func (m *merger) readCounts(ctx context.Context) error {
+	rows, err := m.tx.Query(ctx, query("rows_counts"))
+	if err != nil {
+		return fmt.Errorf("count staged rows: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var layer string
+		var read, skipped, repaired int64
+		if err := rows.Scan(&layer, &read, &skipped, &repaired); err != nil {
+			return fmt.Errorf("count staged rows: %w", err)
+		}
+		c := m.layer(layer)
+		c.Read, c.Skipped, c.Repaired = read, skipped, repaired
+		m.sum.SkippedTotal += skipped
+	}
+	return rows.Err()
+}
+
+func (m *merger) skipped(ctx context.Context) error {
+	rows, err := m.tx.Query(ctx, query("rows_skipped"), m.opts.ListSkipped)
+	if err != nil {
+		return fmt.Errorf("list skipped rows: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k Skip
+		if err := rows.Scan(&k.Layer, &k.SourceID, &k.Reason); err != nil {
+			return fmt.Errorf("list skipped rows: %w", err)
+		}
+		m.sum.Skipped = append(m.sum.Skipped, k)
+	}
+	return rows.Err()
+}
+
+// touched counts the rows a merge step added and changed.
+func (m *merger) touched(ctx context.Context, layer string) error {
+	c := m.layer(layer)
+	err := m.tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+		FROM import_touched WHERE layer = $1`, layer).Scan(&c.Added, &c.Changed)
+	if err != nil {
+		return fmt.Errorf("count merged %s: %w", layer, err)
+	}
+	return nil
+}
+
+func (m *merger) mergeLayer(ctx context.Context, layer string) error {
+	if _, err := m.exec(ctx, "merge_"+layer); err != nil {
+		return err
+	}
+	if err := m.touched(ctx, layer); err != nil {
+		return err
+	}
+	c := m.layer(layer)
+	switch layer {
+	case "admin":
+		if _, err := m.exec(ctx, "admin_parents"); err != nil {
+			return err
+		}
+		return m.removeByIDs(ctx, c, "remove_admin", "delete_admin", "unlink_admin", "unlink_admin_compounds", "unlink_admin_children")
+	case "compounds":
+		return m.removeByIDs(ctx, c, "remove_compounds", "delete_compounds", "unlink_compounds")
+	case "buildings":
+		var units int64
+		if err := m.queryRow(ctx, "remove_buildings", &c.Removed, &c.Retained, &units); err != nil {
+			return err
+		}
+		m.layer("units").Removed += units
+		return nil
+	case "units":
+		if err := m.queryRow(ctx, "remove_units", &c.Removed, &c.Retained); err != nil {
+			return err
+		}
+		_, err := m.exec(ctx, "units_buildings")
+		return err
+	default:
+		if err := m.queryRow(ctx, "remove_"+layer, &c.Removed, &c.Retained); err != nil {
+			return err
+		}
+		return nil
+	}
+}
+
+// removeByIDs removes rows that others link to: it finds them, clears the
+// links (unlink steps), then deletes them.
+func (m *merger) removeByIDs(ctx context.Context, c *LayerCounts, find, del string, unlink ...string) error {
+	var ids []int64
+	if err := m.queryRow(ctx, find, &ids, &c.Retained); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	for _, u := range unlink {
+		if _, err := m.exec(ctx, u, ids); err != nil {
+			return err
+		}
+	}
+	n, err := m.exec(ctx, del, ids)
+	if err != nil {
+		return err
+	}
+	c.Removed = n
+	return nil
+}
+
+// deriveUnits (re)derives the units of the residential buildings that need
+// it: those of new buildings inserted directly, the others upserted, then
+// the surplus of older ones trimmed.
+func (m *merger) deriveUnits(ctx context.Context) error {
+	if _, err := m.exec(ctx, "derive_targets"); err != nil {
+		return err
+	}
+	// Temporary tables are not analysed by autovacuum; the plans below
+	// join them with units and buildings.
+	if _, err := m.tx.Exec(ctx, "ANALYZE import_derive; ANALYZE import_touched"); err != nil {
+		return fmt.Errorf("analyze derive targets: %w", err)
+	}
+	c := m.layer("units")
+	if err := m.tx.QueryRow(ctx, "SELECT coalesce(sum(n), 0) FROM import_derive").Scan(&c.Read); err != nil {
+		return fmt.Errorf("count derived units: %w", err)
+	}
+	// Both statements wrap the one query of derive_units (constant SQL).
+	units := query("derive_units")
+	start := time.Now()
+	tag, err := m.tx.Exec(ctx, query("derive_insert")+" ("+units+") x", true)
+	if err != nil {
+		return fmt.Errorf("import step derive_insert: %w", err)
+	}
+	m.log.Debug("import step", "step", "derive_insert", "rows", tag.RowsAffected(), "ms", time.Since(start).Milliseconds())
+	c.Added += tag.RowsAffected()
+	start = time.Now()
+	var added, changed int64
+	upsert := strings.Replace(query("derive_upsert"), "/* derive_units */", units, 1)
+	if err := m.tx.QueryRow(ctx, upsert, false).Scan(&added, &changed); err != nil {
+		return fmt.Errorf("import step derive_upsert: %w", err)
+	}
+	m.log.Debug("import step", "step", "derive_upsert", "ms", time.Since(start).Milliseconds())
+	c.Added += added
+	c.Changed += changed
+	// Only buildings that existed before can have units to trim.
+	var older int64
+	if err := m.tx.QueryRow(ctx, "SELECT count(*) FROM import_touched WHERE layer = 'buildings' AND NOT inserted").Scan(&older); err != nil {
+		return fmt.Errorf("count changed buildings: %w", err)
+	}
+	if older > 0 {
+		var removed, kept int64
+		if err := m.queryRow(ctx, "derive_trim", &removed, &kept); err != nil {
+			return err
+		}
+		c.Removed += removed
+		c.Retained += kept
+	}
+	_, err = m.exec(ctx, "derive_mark")
+	return err
+}
+
+// reassign refreshes the links of rows that were not part of this import
+// after the areas or buildings they depend on changed.
+func (m *merger) reassign(ctx context.Context, changed map[string]bool) error {
+	if changed["admin"] || changed["compounds"] {
+		if _, err := m.exec(ctx, "reassign_buildings"); err != nil {
+			return err
+		}
+	}
+	if changed["admin"] {
+		if _, err := m.exec(ctx, "reassign_compounds"); err != nil {
+			return err
+		}
+	}
+	if changed["buildings"] {
+		if _, err := m.exec(ctx, "reassign_places"); err != nil {
+			return err
+		}
+	}
+	return nil
+}

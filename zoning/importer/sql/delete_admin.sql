@@ -1,0 +1,1 @@
+DELETE FROM admin_areas WHERE id = ANY ($1)

@@ -1,0 +1,1 @@
+DELETE FROM compounds WHERE id = ANY ($1)

@@ -1,0 +1,1 @@
+UPDATE admin_areas SET parent_id = NULL WHERE parent_id = ANY ($1)

@@ -1,0 +1,1 @@
+UPDATE compounds SET community_id = NULL WHERE community_id = ANY ($1)
