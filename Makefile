@@ -10,10 +10,10 @@ ADDR       ?= 127.0.0.1:8080
 DEMO_SEED  ?= 1
 DEMO_SIZE  ?= 20000
 # Packages the test suite uses beside PostGIS (independent clients and validators).
-TEST_DEBS  := postgresql-15-postgis-3 gdal-bin libxml2-utils osmium-tool
+TEST_DEBS  := postgresql-15-postgis-3 gdal-bin libxml2-utils osmium-tool chromium
 GO_FILES   := $(shell find . -name '*.go' -not -path './web/*' 2>/dev/null) go.mod go.sum migrations/*.sql
 
-.PHONY: help deps build db-start db-stop migrate demo run test vet unit bench clean
+.PHONY: help deps build db-start db-stop migrate demo run test vet unit bench clean web
 
 help:
 	@echo "make run    install what is missing, start the local PostGIS, migrate, load the demo city, serve on http://$(ADDR)"
@@ -26,6 +26,12 @@ help:
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.23 or newer"; exit 1; }
 	@$(GO) mod download
+	@command -v npm >/dev/null || missing_node=1; \
+	if [ -n "$${missing_node:-}" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing Node.js and npm with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; \
+	  else echo "npm is missing (sudo apt-get install nodejs npm)"; exit 1; fi; \
+	fi
 	@missing=""; for p in $(TEST_DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing with apt-get:$$missing"; \
@@ -33,7 +39,16 @@ deps:
 	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
-$(BIN): $(GO_FILES)
+# web: the browser assets (MapLibre GL JS from npm, the public map script)
+# built into web/dist, which the binary embeds; rebuilt when their sources change.
+WEB_OUT    := web/dist/vendor/maplibre-gl.js
+$(WEB_OUT): web/package.json web/package-lock.json $(wildcard web/scripts/* web/src/*)
+	cd web && npm ci --no-audit --no-fund && npm run build
+	@touch $(WEB_OUT)
+
+web: $(WEB_OUT)
+
+$(BIN): $(GO_FILES) $(WEB_OUT)
 	$(GO) build -trimpath -ldflags "-X main.Version=$$(git describe --always --dirty 2>/dev/null || echo dev)" -o $(BIN) ./cmd/riskzone
 
 build: $(BIN)

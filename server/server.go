@@ -33,6 +33,12 @@ type Config struct {
 	SessionTTL time.Duration
 	// Password are the argon2id parameters of hashes the server makes.
 	Password zoning.PasswordParams
+	// Tiles configures the vector tiles, TileJSON and styles (server/tiles.go,
+	// docs/tiles.md); the zero value is ready to serve.
+	Tiles TileConfig
+	// Public configures the public side: framing origins, base URL, CAP
+	// sender, lookup refresh and webhook deliveries.
+	Public PublicConfig
 }
 
 // Defaults fills unset fields.
@@ -52,6 +58,7 @@ func (c *Config) Defaults() {
 	if c.Password.Memory == 0 {
 		c.Password = zoning.DefaultPasswordParams()
 	}
+	c.Public.Defaults()
 }
 
 // Server wires the HTTP routes to the store.

@@ -82,6 +82,14 @@ are kept).`,
 				return err
 			}
 			printDemoSummary(a.stdout, sum)
+			// The story: proposals, approvals, edits, a lift and the notices
+			// of each, published, with webhook subscribers (zoning/demo/story.go).
+			st, err := demo.TellStory(ctx, store, sum)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "  story: %d zones approved, zone %d adjusted, zone %d split into %v, zone %d lifted; notices %v; %d subscribers; %d fresh proposals\n",
+				st.Zones, st.Adjusted, st.Split, st.Parts, st.Lifted, st.Notices, st.Subscribers, st.FreshProposals)
 			return nil
 		},
 	}

@@ -1,0 +1,311 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/riskzone/riskzone/zoning"
+	"github.com/riskzone/riskzone/zoning/postgis"
+	"github.com/riskzone/riskzone/zoning/postgis/pgtest"
+)
+
+// The boundary rule and the ray cast, on a square with a hole, in both
+// windings.
+func TestPointInPolygon(t *testing.T) {
+	outer := ring{{0, 0}, {10, 0}, {10, 10}, {0, 10}, {0, 0}}
+	hole := ring{{4, 4}, {6, 4}, {6, 6}, {4, 6}, {4, 4}}
+	cases := []struct {
+		name string
+		pt   [2]float64
+		want bool
+	}{
+		{"inside", [2]float64{2, 2}, true},
+		{"outside", [2]float64{11, 5}, false},
+		{"outside left of the ray", [2]float64{-1, 5}, false},
+		{"on an edge", [2]float64{10, 5}, true},
+		{"on a vertex", [2]float64{0, 0}, true},
+		{"on the bottom edge", [2]float64{5, 0}, true},
+		{"in the hole", [2]float64{5, 5}, false},
+		{"on the hole's edge", [2]float64{4, 5}, true},
+		{"on the hole's vertex", [2]float64{6, 6}, true},
+		{"level with a vertex", [2]float64{-1, 10}, false},
+		{"just outside", [2]float64{10 + 1e-7, 5}, false},
+	}
+	for _, reversed := range []bool{false, true} {
+		o, h := slices.Clone(outer), slices.Clone(hole)
+		if reversed {
+			slices.Reverse(o)
+			slices.Reverse(h)
+		}
+		sh := shape{polys: []polygon{{o, h}}, bbox: [4]float64{0, 0, 10, 10}}
+		for _, c := range cases {
+			if got := sh.contains(c.pt); got != c.want {
+				t.Errorf("%s (reversed %v): contains(%v) = %v, want %v", c.name, reversed, c.pt, got, c.want)
+			}
+		}
+	}
+}
+
+func TestParseAddress(t *testing.T) {
+	for q, want := range map[string]parsedAddress{
+		"城建花园小区73号楼二单元":     {place: "城建花园小区", number: "73", unit: 2},
+		"临河区建设街道城建花园小区73号楼": {place: "临河区建设街道城建花园小区", number: "73"},
+		"城建花园小区 ７３ 栋 3单元":   {place: "城建花园小区", number: "73", unit: 3},
+		"城建花园小区":            {place: "城建花园小区"},
+	} {
+		if got := parseAddress(q); got != want {
+			t.Errorf("parseAddress(%q) = %+v, want %+v", q, got, want)
+		}
+	}
+	if c := placeCandidates("临河区建设街道城建花园小区"); !slices.Contains(c, "城建花园小区") {
+		t.Errorf("candidates %v", c)
+	}
+}
+
+// checkLookup: a point inside, outside and on the boundary of a public zone,
+// an address, the history and the changes — checked against PostGIS.
+func checkLookup(t *testing.T, e *publicEnv, county int64) {
+	ctx := context.Background()
+	var zone int64
+	var inLon, inLat, vLon, vLat, mLon, mLat, outLon, outLat float64
+	err := e.store.Pool.QueryRow(ctx, `
+		WITH z AS (SELECT zone_id, geom FROM public_zone_versions WHERE county_id = $1 AND status = 'active' ORDER BY zone_id LIMIT 1),
+		     r AS (SELECT zone_id, geom, ST_ExteriorRing((ST_Dump(geom)).geom) AS ring FROM z LIMIT 1)
+		SELECT zone_id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)),
+		       ST_X(ST_PointN(ring, 1)), ST_Y(ST_PointN(ring, 1)),
+		       ST_X(ST_LineInterpolatePoint(ST_MakeLine(ST_PointN(ring, 1), ST_PointN(ring, 2)), 0.5)),
+		       ST_Y(ST_LineInterpolatePoint(ST_MakeLine(ST_PointN(ring, 1), ST_PointN(ring, 2)), 0.5)),
+		       ST_X(ST_PointOnSurface(ST_Difference((SELECT geom FROM admin_areas WHERE id = $1),
+		            (SELECT ST_Buffer(ST_Union(p.geom), 0.001) FROM public_zone_versions p WHERE p.status = 'active')))),
+		       ST_Y(ST_PointOnSurface(ST_Difference((SELECT geom FROM admin_areas WHERE id = $1),
+		            (SELECT ST_Buffer(ST_Union(p.geom), 0.001) FROM public_zone_versions p WHERE p.status = 'active'))))
+		FROM r`, county).Scan(&zone, &inLon, &inLat, &vLon, &vLat, &mLon, &mLat, &outLon, &outLat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	look := func(q string) lookupAnswer {
+		t.Helper()
+		var a lookupAnswer
+		e.get("/api/v1/public/lookup?"+q, http.StatusOK).decode(t, &a)
+		return a
+	}
+	has := func(a lookupAnswer, id int64) bool {
+		return slices.ContainsFunc(a.Zones, func(z lookupZone) bool { return z.ZoneID == id })
+	}
+	for _, p := range []struct {
+		name     string
+		lon, lat float64
+		want     bool
+	}{{"inside", inLon, inLat, true}, {"vertex", vLon, vLat, true}, {"edge", mLon, mLat, true}, {"outside", outLon, outLat, false}} {
+		a := look(fmt.Sprintf("lon=%.15g&lat=%.15g", p.lon, p.lat))
+		if has(a, zone) != p.want || a.InZone != p.want && p.name != "outside" {
+			t.Errorf("%s (%v,%v): answer %+v, want in zone %d: %v", p.name, p.lon, p.lat, a, zone, p.want)
+		}
+		var covers bool
+		if err := e.store.Pool.QueryRow(ctx, `SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint($2, $3), 4326)) FROM public_zone_versions WHERE zone_id = $1`,
+			zone, p.lon, p.lat).Scan(&covers); err != nil {
+			t.Fatal(err)
+		}
+		if p.name != "edge" && covers != p.want {
+			t.Errorf("%s: PostGIS ST_Covers = %v, the index says %v", p.name, covers, p.want)
+		}
+		if a.County == nil || a.County.ID != county || !a.County.Zoned {
+			t.Errorf("%s: county %+v", p.name, a.County)
+		}
+	}
+	if a := look(fmt.Sprintf("lon=%g&lat=%g", outLon, outLat)); a.InZone || len(a.Zones) != 0 {
+		t.Errorf("outside point in zones %+v", a.Zones)
+	}
+	// History: the lifted zone's point was in a zone during the last days, not now.
+	var lLon, lLat float64
+	if err := e.store.Pool.QueryRow(ctx, `SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM public_zone_versions WHERE zone_id = $1`,
+		e.story.Lifted).Scan(&lLon, &lLat); err != nil {
+		t.Fatal(err)
+	}
+	a := look(fmt.Sprintf("lon=%g&lat=%g&days=14", lLon, lLat))
+	if a.InZone || a.WasInZone == nil || !*a.WasInZone || len(a.Past) == 0 || a.Past[0].ZoneID != e.story.Lifted {
+		t.Errorf("lifted zone's point: %+v", a)
+	}
+	// An address of a zone: building -> zone.
+	var addr string
+	if err := e.store.Pool.QueryRow(ctx, `SELECT b.addr_compound || b.addr_number || '号楼' FROM public_zone_versions p
+		JOIN buildings b ON b.id = p.building_ids[1] WHERE p.zone_id = $1`, zone).Scan(&addr); err != nil {
+		t.Fatal(err)
+	}
+	a = look("q=" + url.QueryEscape(addr) + "&days=7")
+	if !a.InZone || len(a.Matches) == 0 || !has(a, zone) || a.Matches[0].Lon == nil || len(a.Matches[0].Past) == 0 {
+		t.Errorf("address %s: %+v", addr, a)
+	}
+	// An address outside every zone is found in the buildings table.
+	var free string
+	if err := e.store.Pool.QueryRow(ctx, `SELECT b.addr_compound || b.addr_number || '号楼' FROM buildings b
+		WHERE b.addr_compound LIKE '%小区' AND NOT EXISTS (SELECT 1 FROM public_zone_versions p WHERE p.status = 'active' AND ST_Intersects(p.geom, b.geom))
+		ORDER BY b.id LIMIT 1`).Scan(&free); err != nil {
+		t.Fatal(err)
+	}
+	a = look("q=" + url.QueryEscape("临河区"+free))
+	if a.InZone || len(a.Matches) == 0 || a.Matches[0].County == nil || !a.Matches[0].County.Zoned {
+		t.Errorf("free address %s: %+v", free, a)
+	}
+	e.get("/api/v1/public/lookup?lon=200&lat=1", http.StatusBadRequest)
+	e.get("/api/v1/public/lookup", http.StatusBadRequest)
+	e.get("/api/v1/public/lookup?lon=117&lat=36&days=99", http.StatusBadRequest)
+	page := e.get("/lookup?q="+url.QueryEscape(addr), http.StatusOK)
+	if !strings.Contains(string(page.body), "位于风险区") {
+		t.Errorf("lookup page: %s", page.body)
+	}
+	// What is new since the first notice?
+	var first string
+	if err := e.store.Pool.QueryRow(ctx, `SELECT to_char(min(published_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM notices`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	var ch struct {
+		Changes []struct {
+			NoticeID int64 `json:"notice_id"`
+			ZoneID   int64 `json:"zone_id"`
+		} `json:"changes"`
+	}
+	res := e.get("/api/v1/public/changes?since="+url.QueryEscape(first), http.StatusOK)
+	if err := json.Unmarshal(res.body, &ch); err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.Changes) == 0 || slices.ContainsFunc(ch.Changes, func(c struct {
+		NoticeID int64 `json:"notice_id"`
+		ZoneID   int64 `json:"zone_id"`
+	}) bool {
+		return c.NoticeID == e.story.Notices[0]
+	}) {
+		t.Errorf("changes since the first notice: %s", res.body)
+	}
+}
+
+// syntheticIndex is an index of n square zones on a grid (fixed layout, no
+// randomness): the size Tile38 was measured with here is 102,400.
+func syntheticIndex(n int) *lookupIndex {
+	ix := &lookupIndex{byCompound: map[string]map[string][]addrHit{}}
+	side := int(math.Ceil(math.Sqrt(float64(n))))
+	for i := 0; i < n; i++ {
+		x, y := 116.0+float64(i%side)*0.001, 36.0+float64(i/side)*0.001
+		r := ring{{x, y}, {x + 0.0008, y}, {x + 0.0008, y + 0.0008}, {x, y + 0.0008}, {x, y}}
+		e := zoneEntry{zone: lookupZone{ZoneID: int64(i + 1), Version: 1, Name: fmt.Sprintf("Z%d", i+1), Level: "high"},
+			shape: shape{polys: []polygon{{r}}, bbox: [4]float64{x, y, x + 0.0008, y + 0.0008}}, active: true}
+		ix.current = append(ix.current, e)
+		ix.curTree.Insert([2]float64{x, y}, [2]float64{x + 0.0008, y + 0.0008}, int32(i))
+	}
+	return ix
+}
+
+// BenchmarkLookupIndex: point lookups in the in-memory index beside a naive
+// scan of every polygon (go test -run '^$' -bench LookupIndex ./server/).
+func BenchmarkLookupIndex(b *testing.B) {
+	for _, n := range []int{1000, 102400} {
+		ix := syntheticIndex(n)
+		b.ResetTimer()
+		side := int(math.Ceil(math.Sqrt(float64(n))))
+		pts := make([][2]float64, 1024)
+		for i := range pts {
+			k := (i * 7919) % n
+			pts[i] = [2]float64{116.0 + float64(k%side)*0.001 + 0.0004, 36.0 + float64(k/side)*0.001 + 0.0004}
+		}
+		b.Run(fmt.Sprintf("rtree/n=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if len(ix.zonesAt(pts[i%len(pts)])) != 1 {
+					b.Fatal("miss")
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("naive/n=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				hits := 0
+				for j := range ix.current {
+					if ix.current[j].shape.contains(pts[i%len(pts)]) {
+						hits++
+					}
+				}
+				if hits != 1 {
+					b.Fatal("miss")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLookupHandler: one GET /api/v1/public/lookup through the whole
+// echo stack (middleware included), without the network, on 102,400 zones.
+func BenchmarkLookupHandler(b *testing.B) {
+	srv := New(Config{}, pgtest.NewStore(b), slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	var site *publicSite
+	srv.echo.GET("/bench/lookup", func(c echo.Context) error { return site.lookupAPI(c) })
+	site = &publicSite{s: srv, cfg: DefaultPublicConfig()}
+	site.index.Store(syntheticIndex(102400))
+	req := httptest.NewRequest("GET", "/bench/lookup?lon=116.0104&lat=36.0104", nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			w := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(w, req)
+			if w.Code != 200 {
+				b.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+		}
+	})
+}
+
+// The index follows publications through LISTEN riskzone_layers: a zone
+// lifted and published drops out of the answers well before the 5 s poll.
+func TestLookupIndexFollowsPublication(t *testing.T) {
+	e := newPublicEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.srv.Start(ctx)
+	var zone int64
+	var lon, lat float64
+	if err := e.store.Pool.QueryRow(ctx, `SELECT zone_id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
+		FROM public_zone_versions WHERE status = 'active' ORDER BY zone_id LIMIT 1`).Scan(&zone, &lon, &lat); err != nil {
+		t.Fatal(err)
+	}
+	q := fmt.Sprintf("/api/v1/public/lookup?lon=%.12g&lat=%.12g", lon, lat)
+	var a lookupAnswer
+	e.get(q, http.StatusOK).decode(t, &a)
+	if !a.InZone {
+		t.Fatalf("point of zone %d: %+v", zone, a)
+	}
+	root, pub := e.addUser("root", zoning.RoleAdmin, ""), e.addUser("pub", zoning.RolePublisher, "")
+	if _, err := (postgis.Zones{S: e.store}).Lift(ctx, zoning.Origin{Actor: root.Principal(zoning.ViaSession)}, zone,
+		zoning.LiftRequest{Reason: "test: lifted by override", Override: true}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := (postgis.Notices{S: e.store}).Publish(ctx, zoning.Origin{Actor: pub.Principal(zoning.ViaSession)},
+		zoning.PublishRequest{CountyID: e.sum.CountyID}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var b lookupAnswer
+		e.get(q, http.StatusOK).decode(t, &b)
+		if !b.InZone && b.IndexVersion > a.IndexVersion {
+			t.Logf("index rebuilt %s after the publication", time.Since(start).Round(time.Millisecond))
+			break
+		}
+		if time.Since(start) > 3*time.Second {
+			t.Fatalf("the index still answers %+v 3 s after the publication", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

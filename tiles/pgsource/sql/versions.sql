@@ -1,0 +1,3 @@
+-- The data version of every layer.
+SELECT layer, version
+FROM layer_versions

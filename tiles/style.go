@@ -1,0 +1,241 @@
+package tiles
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/riskzone/riskzone/zoning"
+)
+
+// Style names: the public map and the expert map (restricted layers).
+const (
+	StylePublic = "public"
+	StyleExpert = "expert"
+)
+
+// sourceName is the name of the service's vector source in its styles.
+const sourceName = "riskzone"
+
+// StyleSet is the tile set a style draws from.
+func StyleSet(name string) (string, bool) {
+	switch name {
+	case StylePublic:
+		return SetPublic, true
+	case StyleExpert:
+		return SetExpert, true
+	}
+	return "", false
+}
+
+// Style is a MapLibre style (version 8) drawing a set's layers. The
+// service's own layers make the base map (background, water, roads,
+// railways, buildings, boundaries) under the overlays (zones; for experts
+// also proposals, spread and cases). It uses no glyphs, sprites or other
+// outside resources: there are no symbol layers.
+//
+// With Options.BaseStyleURL set, the external style is fetched (and kept
+// for ten minutes) and drawn instead of the service's own base map, with
+// the overlays on top; when it cannot be fetched the service's own base map
+// is used and the failure logged.
+func (s *Service) Style(ctx context.Context, name, baseURL string) ([]byte, error) {
+	setName, ok := StyleSet(name)
+	if !ok {
+		return nil, zoning.Errorf(zoning.ErrNotFound, "no style %q: the styles are %s and %s", clip64(name), StylePublic, StyleExpert)
+	}
+	expert := setName == SetExpert
+	style := map[string]any{
+		"version":  8,
+		"name":     "riskzone " + name,
+		"metadata": map[string]any{"riskzone:tileset": setName},
+		"center":   []float64{0, 0},
+		"zoom":     2,
+	}
+	if b, ok, err := s.dataExtent(ctx); err == nil && ok {
+		style["center"] = []float64{(b.Min[0] + b.Max[0]) / 2, (b.Min[1] + b.Max[1]) / 2}
+		style["zoom"] = 12
+	}
+	src := map[string]any{"type": "vector", "url": baseURL + "/tiles/" + setName + ".json", "attribution": Attribution}
+	var layers []any
+	if base := s.baseStyle(ctx); base != nil {
+		for k, v := range base {
+			switch k {
+			case "sources", "layers", "name", "version", "metadata", "center", "zoom":
+			default:
+				style[k] = v // sprite, glyphs, light, transition...
+			}
+		}
+		// The fetched style is shared: copy what is changed.
+		sources := map[string]any{}
+		if bs, ok := base["sources"].(map[string]any); ok {
+			for k, v := range bs {
+				sources[k] = v
+			}
+		}
+		sources[sourceName] = src
+		style["sources"] = sources
+		if bl, ok := base["layers"].([]any); ok {
+			layers = append(layers, bl...)
+		}
+		layers = append(layers, boundaryLayers()...)
+	} else {
+		style["sources"] = map[string]any{sourceName: src}
+		layers = append(layers, baseLayers()...)
+	}
+	layers = append(layers, overlayLayers(expert)...)
+	style["layers"] = layers
+	b, err := json.Marshal(style)
+	if err != nil {
+		return nil, fmt.Errorf("encode style: %w", err)
+	}
+	return b, nil
+}
+
+func layer(id, typ, srcLayer string, filter any, minZoom int, paint map[string]any) map[string]any {
+	l := map[string]any{"id": id, "type": typ, "source": sourceName, "source-layer": srcLayer, "paint": paint}
+	if filter != nil {
+		l["filter"] = filter
+	}
+	if minZoom > 0 {
+		l["minzoom"] = minZoom
+	}
+	return l
+}
+
+func kindIs(kinds ...any) any {
+	return []any{"in", []any{"get", "kind"}, []any{"literal", kinds}}
+}
+
+// zoomWidth interpolates a line width between zoom 10 and 18.
+func zoomWidth(w10, w18 float64) any {
+	return []any{"interpolate", []any{"exponential", 1.5}, []any{"zoom"}, 10, w10, 18, w18}
+}
+
+func baseLayers() []any {
+	polygon := []any{"==", []any{"geometry-type"}, "Polygon"}
+	line := []any{"==", []any{"geometry-type"}, "LineString"}
+	out := []any{
+		map[string]any{"id": "background", "type": "background", "paint": map[string]any{"background-color": "#f4f2ee"}},
+		layer("water", "fill", "barriers", []any{"all", polygon, kindIs("water")}, 0, map[string]any{"fill-color": "#aad3df"}),
+		layer("waterways", "line", "barriers", []any{"all", line, kindIs("river", "canal", "stream", "drain")}, 0,
+			map[string]any{"line-color": "#7fb5d0", "line-width": zoomWidth(1, 6)}),
+		layer("ridges", "line", "barriers", kindIs("ridge", "cliff"), 0,
+			map[string]any{"line-color": "#a08a6a", "line-width": 1.5, "line-dasharray": []float64{3, 2}}),
+		layer("walls", "line", "barriers", kindIs("wall", "fence"), 0, map[string]any{"line-color": "#b0aaa0", "line-width": 1}),
+		layer("roads-minor", "line", "barriers", []any{"all", kindIs("road"), []any{"!", []any{"in", []any{"get", "class"}, []any{"literal", []any{"motorway", "trunk", "primary", "secondary", "tertiary"}}}}}, 0,
+			map[string]any{"line-color": "#ffffff", "line-width": zoomWidth(0.5, 10)}),
+		layer("roads-secondary", "line", "barriers", []any{"all", kindIs("road"), []any{"in", []any{"get", "class"}, []any{"literal", []any{"secondary", "tertiary"}}}}, 0,
+			map[string]any{"line-color": "#fdfbe0", "line-width": zoomWidth(1, 16)}),
+		layer("roads-major", "line", "barriers", []any{"all", kindIs("road"), []any{"in", []any{"get", "class"}, []any{"literal", []any{"motorway", "trunk", "primary"}}}}, 0,
+			map[string]any{"line-color": "#f9d88a", "line-width": zoomWidth(1.5, 22)}),
+		layer("railways", "line", "barriers", kindIs("railway"), 0,
+			map[string]any{"line-color": "#8c8c8c", "line-width": 2, "line-dasharray": []float64{4, 3}}),
+		layer("buildings", "fill", "buildings", nil, 0, map[string]any{"fill-color": "#ddd6cf", "fill-outline-color": "#c4b9ae"}),
+	}
+	return append(out, boundaryLayers()...)
+}
+
+func boundaryLayers() []any {
+	return []any{
+		layer("boundaries-community", "line", "admin", []any{"==", []any{"get", "level"}, "community"}, 12,
+			map[string]any{"line-color": "#9e9ac8", "line-width": 0.8, "line-dasharray": []float64{1, 2}}),
+		layer("boundaries-street", "line", "admin", []any{"==", []any{"get", "level"}, "street"}, 10,
+			map[string]any{"line-color": "#807dba", "line-width": 1.2, "line-dasharray": []float64{4, 2}}),
+		layer("boundaries-county", "line", "admin", []any{"in", []any{"get", "level"}, []any{"literal", []any{"province", "city", "county"}}}, 0,
+			map[string]any{"line-color": "#54278f", "line-width": 2}),
+	}
+}
+
+// levelColor colours a zone by its level code.
+func levelColor() any {
+	return []any{"match", []any{"get", "level"}, "high", "#d7301f", "medium", "#fc8d59", "low", "#fdcc8a", "#d7301f"}
+}
+
+func overlayLayers(expert bool) []any {
+	out := []any{
+		layer("zones-fill", "fill", "zones", nil, 0, map[string]any{"fill-color": levelColor(), "fill-opacity": 0.35}),
+		layer("zones-line", "line", "zones", nil, 0, map[string]any{"line-color": levelColor(), "line-width": 2}),
+	}
+	if !expert {
+		return out
+	}
+	return append(out,
+		layer("spread", "fill", "spread", nil, 0, map[string]any{
+			"fill-color":   []any{"interpolate", []any{"linear"}, []any{"get", "count"}, 1, "#fee5d9", 5, "#fcae91", 20, "#fb6a4a", 50, "#cb181d"},
+			"fill-opacity": 0.55, "fill-outline-color": "#a50f15",
+		}),
+		layer("proposals-fill", "fill", "proposals", nil, 0, map[string]any{"fill-color": "#6a51a3", "fill-opacity": 0.15}),
+		layer("proposals-line", "line", "proposals", nil, 0, map[string]any{"line-color": "#6a51a3", "line-width": 2, "line-dasharray": []float64{2, 1}}),
+		layer("cases", "circle", "cases", nil, 0, map[string]any{
+			"circle-radius":       []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 2, 16, 5},
+			"circle-color":        []any{"case", []any{"==", []any{"get", "excluded"}, true}, "#969696", "#cb181d"},
+			"circle-stroke-color": "#ffffff", "circle-stroke-width": 1,
+		}),
+	)
+}
+
+// baseStyleCache keeps the fetched external base style.
+type baseStyleCache struct {
+	mu      sync.Mutex
+	style   map[string]any
+	fetched time.Time
+	failed  time.Time
+}
+
+// baseStyle is the external base style, or nil when none is configured or
+// it cannot be had (then the failure is logged, at most once a minute).
+func (s *Service) baseStyle(ctx context.Context) map[string]any {
+	if s.opt.BaseStyleURL == "" {
+		return nil
+	}
+	c := &s.base
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.style != nil && time.Since(c.fetched) < 10*time.Minute {
+		return c.style
+	}
+	if !c.failed.IsZero() && time.Since(c.failed) < time.Minute {
+		return c.style // the older copy, or nil
+	}
+	st, err := fetchStyle(ctx, s.opt.BaseStyleURL)
+	if err != nil {
+		c.failed = time.Now()
+		s.log.Warn("tiles: the base style cannot be fetched; drawing the service's own base map", "url", s.opt.BaseStyleURL, "err", err)
+		return c.style
+	}
+	c.style, c.fetched, c.failed = st, time.Now(), time.Time{}
+	return st
+}
+
+func fetchStyle(ctx context.Context, url string) (map[string]any, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %d", res.StatusCode)
+	}
+	b, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
+	if err != nil {
+		return nil, err
+	}
+	var st map[string]any
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("not a style: %w", err)
+	}
+	if v, _ := st["version"].(float64); v != 8 {
+		return nil, fmt.Errorf("not a MapLibre style of version 8")
+	}
+	return st, nil
+}
