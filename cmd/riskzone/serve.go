@@ -26,6 +26,9 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 				return err
 			}
 			defer store.Close()
+			if cfg.Tiles.PublicURL == "" {
+				cfg.Tiles.PublicURL = cfg.Public.BaseURL
+			}
 			srv := server.New(cfg, store, a.log)
 			return srv.ListenAndServe(ctx, func(addr net.Addr) {
 				a.log.Info("listening", "addr", addr.String(), "url", "http://"+addr.String()+"/")

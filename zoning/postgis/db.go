@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +38,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "riskzone"
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	// pgx defaults to max(4, cores) connections; background listeners (tile
+	// cache, lookup index, deliveries) hold some for the server's life, and
+	// tile and lookup bursts need the rest. A URL's pool_max_conns wins.
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = int32(max(20, 4*runtime.NumCPU()))
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", MaskURL(dsn), err)
