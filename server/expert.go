@@ -67,7 +67,7 @@ func (s *Server) getProposalRun(c echo.Context) error {
 		}
 	}
 	fc["run_id"], fc["county_id"], fc["at"], fc["params"], fc["ignored_cases"] = prop.RunID, prop.CountyID, prop.At, prop.Params, prop.Ignored
-	c.Response().Header().Set("Cache-Control", "private, no-store")
+	noStore(c)
 	c.Response().Header().Set("Content-Type", "application/geo+json")
 	return c.JSON(http.StatusOK, fc)
 }
@@ -125,6 +125,18 @@ func decodeJSON(body []byte, v any) error {
 	return nil
 }
 
+// decodeBody reads and strictly decodes a JSON body.
+func decodeBody(c echo.Context, v any) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, v)
+}
+
+// noStore marks an answer that no shared cache may keep (restricted data).
+func noStore(c echo.Context) { c.Response().Header().Set(echo.HeaderCacheControl, "private, no-store") }
+
 func readBody(c echo.Context) ([]byte, error) {
 	b, err := io.ReadAll(c.Request().Body)
 	if err != nil {
@@ -176,7 +188,7 @@ func (s *Server) listCases(c echo.Context) error {
 	if len(list) == int(limit) {
 		res["next"] = fmt.Sprintf("/api/v1/cases?county=%d&after=%d&limit=%d&from=%s&to=%s", county, list[len(list)-1].ID, limit, f.From, f.To)
 	}
-	c.Response().Header().Set("Cache-Control", "private, no-store")
+	noStore(c)
 	return c.JSON(http.StatusOK, res)
 }
 
@@ -237,7 +249,7 @@ func (s *Server) getCase(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "private, no-store")
+	noStore(c)
 	return c.JSON(http.StatusOK, cs)
 }
 
@@ -246,12 +258,8 @@ func (s *Server) updateCase(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var u zoning.CaseUpdate
-	if err := decodeJSON(body, &u); err != nil {
+	if err := decodeBody(c, &u); err != nil {
 		return err
 	}
 	cs, err := s.cases().Update(c.Request().Context(), s.auditOrigin(c, u.Reason), id, u)
@@ -273,7 +281,7 @@ func (s *Server) listTraces(c echo.Context) error {
 	if ts == nil {
 		ts = []zoning.Trace{}
 	}
-	c.Response().Header().Set("Cache-Control", "private, no-store")
+	noStore(c)
 	return c.JSON(http.StatusOK, map[string]any{"traces": ts})
 }
 
@@ -314,16 +322,13 @@ type proposeRequest struct {
 // propose runs the engine and answers the proposals as GeoJSON, with the
 // restricted rationale (the caller is an expert).
 func (s *Server) propose(c echo.Context) error {
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var req proposeRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
 	at := time.Now()
 	if req.At != "" {
+		var err error
 		if at, err = time.Parse(time.RFC3339, req.At); err != nil {
 			return zoning.Errorf(zoning.ErrInvalid, "at %q: want an RFC 3339 time", req.At)
 		}
@@ -346,7 +351,7 @@ func (s *Server) propose(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("Content-Type", "application/geo+json")
-	c.Response().Header().Set("Cache-Control", "private, no-store")
+	noStore(c)
 	c.Response().Header().Set("Location", fmt.Sprintf("/api/v1/proposal-runs/%d", prop.RunID))
 	c.Response().WriteHeader(http.StatusCreated)
 	var buf strings.Builder

@@ -227,12 +227,8 @@ func (p *publicSite) zonesGeoJSON(c echo.Context) error {
 
 // publish publishes the pending changes of a county: 201 with the notices.
 func (p *publicSite) publish(c echo.Context) error {
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var req zoning.PublishRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
 	out, err := p.notices(c).Publish(c.Request().Context(), p.s.auditOrigin(c, req.Reason), req)
@@ -266,12 +262,8 @@ func (p *publicSite) correct(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var req zoning.CorrectionRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
 	n, err := p.notices(c).Correct(c.Request().Context(), p.s.auditOrigin(c, req.Reason), id, req)

@@ -35,19 +35,15 @@ type subscriberCreated struct {
 }
 
 func (s *Server) createSubscriber(c echo.Context) error {
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var ns zoning.NewSubscriber
-	if err := decodeJSON(body, &ns); err != nil {
+	if err := decodeBody(c, &ns); err != nil {
 		return err
 	}
 	sub, secret, err := s.outbox().CreateSubscriber(c.Request().Context(), s.auditOrigin(c, "register a webhook subscriber"), ns)
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderCacheControl, "private, no-store")
+	noStore(c)
 	return c.JSON(http.StatusCreated, subscriberCreated{Subscriber: sub, Secret: secret})
 }
 
@@ -56,7 +52,7 @@ func (s *Server) listSubscribers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderCacheControl, "private, no-store")
+	noStore(c)
 	return c.JSON(http.StatusOK, map[string]any{"subscribers": list})
 }
 
@@ -69,7 +65,7 @@ func (s *Server) getSubscriber(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderCacheControl, "private, no-store")
+	noStore(c)
 	return c.JSON(http.StatusOK, sub)
 }
 
@@ -78,14 +74,10 @@ func (s *Server) patchSubscriber(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var req struct {
 		Active *bool `json:"active"`
 	}
-	if err := decodeJSON(body, &req); err != nil {
+	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
 	if req.Active == nil {

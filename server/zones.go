@@ -91,17 +91,6 @@ func editVersion(c echo.Context, id int64, body int) (int, error) {
 	return v, nil
 }
 
-// decodeBody reads and strictly decodes a JSON body.
-func decodeBody(c echo.Context, v any) error {
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
-	return decodeJSON(body, v)
-}
-
-func noStore(c echo.Context) { c.Response().Header().Set(echo.HeaderCacheControl, "private, no-store") }
-
 // writeZone answers a zone with its ETag.
 func writeZone(c echo.Context, status int, z zoning.Zone) error {
 	noStore(c)
