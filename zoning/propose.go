@@ -1,6 +1,7 @@
 package zoning
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -89,44 +90,22 @@ func ParseProposeParams(raw []byte) (ProposeParams, error) {
 // WithDefaults replaces zero values by defaults.
 func (p ProposeParams) WithDefaults() ProposeParams {
 	d := DefaultProposeParams()
-	if p.WindowDays == 0 {
-		p.WindowDays = d.WindowDays
-	}
-	if p.H3Resolution == 0 {
-		p.H3Resolution = d.H3Resolution
-	}
-	if p.SpreadMinBuildings == 0 {
-		p.SpreadMinBuildings = d.SpreadMinBuildings
-	}
-	if p.SpreadDays == 0 {
-		p.SpreadDays = d.SpreadDays
-	}
-	if p.UnknownSourceSpreads == nil {
-		p.UnknownSourceSpreads = d.UnknownSourceSpreads
-	}
-	if p.BuildingMinUnits == nil {
-		p.BuildingMinUnits = d.BuildingMinUnits
-	}
-	if p.PlaceMinCases == 0 {
-		p.PlaceMinCases = d.PlaceMinCases
-	}
-	if p.PlaceMinVisits == 0 {
-		p.PlaceMinVisits = d.PlaceMinVisits
-	}
-	if p.PlaceLongStayHours == 0 {
-		p.PlaceLongStayHours = d.PlaceLongStayHours
-	}
+	p.WindowDays = cmp.Or(p.WindowDays, d.WindowDays)
+	p.H3Resolution = cmp.Or(p.H3Resolution, d.H3Resolution)
+	p.SpreadMinBuildings = cmp.Or(p.SpreadMinBuildings, d.SpreadMinBuildings)
+	p.SpreadDays = cmp.Or(p.SpreadDays, d.SpreadDays)
+	p.UnknownSourceSpreads = cmp.Or(p.UnknownSourceSpreads, d.UnknownSourceSpreads)
+	p.BuildingMinUnits = cmp.Or(p.BuildingMinUnits, d.BuildingMinUnits)
+	p.PlaceMinCases = cmp.Or(p.PlaceMinCases, d.PlaceMinCases)
+	p.PlaceMinVisits = cmp.Or(p.PlaceMinVisits, d.PlaceMinVisits)
+	p.PlaceLongStayHours = cmp.Or(p.PlaceLongStayHours, d.PlaceLongStayHours)
+	p.BarrierToleranceM = cmp.Or(p.BarrierToleranceM, d.BarrierToleranceM)
+	p.MembershipShare = cmp.Or(p.MembershipShare, d.MembershipShare)
 	if p.BoundaryKinds == nil {
 		p.BoundaryKinds = d.BoundaryKinds
 	}
 	if p.BoundaryRoadClasses == nil {
 		p.BoundaryRoadClasses = d.BoundaryRoadClasses
-	}
-	if p.BarrierToleranceM == 0 {
-		p.BarrierToleranceM = d.BarrierToleranceM
-	}
-	if p.MembershipShare == 0 {
-		p.MembershipShare = d.MembershipShare
 	}
 	return p
 }
