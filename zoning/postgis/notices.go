@@ -37,7 +37,9 @@ const DefaultCAPSender = "riskzone@riskzone.invalid"
 //     normalize when no zone remains), then an Alert (first notice since the
 //     county was last normal) or Update (otherwise) stating the changes and
 //     the whole current situation, as the real announcements do;
-//   - published_notice_id on every published version, notice_zones rows
+//   - published_notice_id on every published version (actual notices only:
+//     a test or exercise notice rehearses all the rest and leaves the public
+//     map and the pending changes as they were), notice_zones rows
 //     (the latest version of each changed zone), the CAP XML, the outbox
 //     rows of the matching subscribers, the audit entry, a bump of the zones
 //     and notices layers (NOTIFY riskzone_layers) and NOTIFY riskzone_outbox.
@@ -152,7 +154,7 @@ type countyInfo struct {
 
 func loadCountyInfo(ctx context.Context, tx pgx.Tx, county int64) (countyInfo, error) {
 	ci := countyInfo{id: county}
-	err := tx.QueryRow(ctx, `SELECT name, name_en, authority, (SELECT count(*) FROM notices WHERE county_id = $1)::int
+	err := tx.QueryRow(ctx, `SELECT name, name_en, authority, (SELECT count(*) FROM notices WHERE county_id = $1 AND status = 'actual')::int
 		FROM admin_areas WHERE id = $1 AND level = 'county'`, county).Scan(&ci.name, &ci.nameEn, &ci.authority, &ci.notices)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ci, zoning.Errorf(zoning.ErrNotFound, "county %d not found", county)
@@ -344,9 +346,14 @@ func (n Notices) publish(ctx context.Context, tx pgx.Tx, origin zoning.Origin, r
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE zone_versions SET published_notice_id = $1
-			WHERE zone_id = ANY ($2::bigint[]) AND published_notice_id IS NULL`, id, group); err != nil {
-			return nil, fmt.Errorf("mark versions published by notice %d: %w", id, err)
+		// A test or exercise notice rehearses the publication end to end
+		// (pages, CAP, Atom, webhooks) but leaves the public map alone: the
+		// changes stay pending for the actual notice.
+		if req.Status == zoning.NoticeActual {
+			if _, err := tx.Exec(ctx, `UPDATE zone_versions SET published_notice_id = $1
+				WHERE zone_id = ANY ($2::bigint[]) AND published_notice_id IS NULL`, id, group); err != nil {
+				return nil, fmt.Errorf("mark versions published by notice %d: %w", id, err)
+			}
 		}
 		for _, z := range d.changed {
 			if _, err := tx.Exec(ctx, `INSERT INTO notice_zones (notice_id, zone_id, version) VALUES ($1, $2, $3)`, id, z.id, z.version); err != nil {

@@ -1,8 +1,10 @@
 package postgis_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -125,7 +127,33 @@ func TestPublish(t *testing.T) {
 	if err != nil || !strings.Contains(doc, "<status>Test</status>") || !strings.Contains(doc, "<web>https://riskzone.example/notices/") {
 		t.Fatalf("CAP of a test notice: %v\n%s", err, doc)
 	}
+	// A test notice rehearses: the public map and the pending changes stay
+	// as they were, and the actual chain never references it.
+	var public int
+	if err := e.s.Pool.QueryRow(ctx, `SELECT count(*) FROM zone_versions WHERE published_notice_id = $1`, out[0].ID).Scan(&public); err != nil || public != 0 {
+		t.Fatalf("the test notice published %d versions (%v)", public, err)
+	}
+	var payload string
+	if err := e.s.Pool.QueryRow(ctx, `SELECT string_agg(zone_id::text, ',') FROM notice_zones WHERE notice_id = $1`, out[0].ID).Scan(&payload); err != nil || payload != fmt.Sprint(a) {
+		t.Fatalf("test notice zones %q (%v)", payload, err)
+	}
+	if body, err := (postgis.Outbox{S: e.s}).Payload(ctx, out[0].ID, ""); err != nil || bytes.Count(body, []byte(`"type":"Feature"`)) != 1 {
+		t.Fatalf("webhook payload of the test notice: %s (%v)", body, err)
+	}
 	pending, err := e.notices.Pending(ctx, county)
+	if err != nil || len(pending) != 1 || len(pending[0].Zones) != 2 {
+		t.Fatalf("pending after a test notice: %+v %v", pending, err)
+	}
+	testID := out[0].CAPIdentifier
+	out, err = e.notices.Publish(ctx, as(e.pub), zoning.PublishRequest{CountyID: county, ZoneIDs: []int64{a}})
+	if err != nil || len(out) != 1 || out[0].Status != "actual" {
+		t.Fatalf("actual publication after the test: %+v %v", out, err)
+	}
+	doc, _, err = e.notices.CAPXML(ctx, out[0].ID)
+	if err != nil || strings.Contains(doc, testID) || !strings.Contains(doc, "<status>Actual</status>") || !strings.Contains(doc, "<references>") {
+		t.Fatalf("the actual CAP references the test message, or nothing: %v\n%s", err, doc)
+	}
+	pending, err = e.notices.Pending(ctx, county)
 	if err != nil || len(pending) != 1 || pending[0].Zones[0].ZoneID != b {
 		t.Fatalf("still pending: %+v %v", pending, err)
 	}

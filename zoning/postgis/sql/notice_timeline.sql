@@ -9,4 +9,5 @@ JOIN notices n ON n.id = nz.notice_id
 JOIN zone_versions v ON v.zone_id = nz.zone_id AND v.version = nz.version AND v.published_notice_id IS NOT NULL
 JOIN zones z ON z.id = nz.zone_id
 JOIN rule_sets r ON r.id = v.rule_set_id
+WHERE n.status = 'actual' -- test and exercise notices change no map
 ORDER BY nz.zone_id, n.effective_at, n.id;
