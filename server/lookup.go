@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -902,15 +901,7 @@ func (p *publicSite) lookupAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a := ix.answer(lq, now)
-	b, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	h := c.Response().Header()
-	h.Set(echo.HeaderCacheControl, "public, max-age=10")
-	h.Set("Access-Control-Allow-Origin", "*")
-	return c.JSONBlob(http.StatusOK, b)
+	return writeLookup(c, ix.answer(lq, now))
 }
 
 // lookupResult is one place on the lookup page.

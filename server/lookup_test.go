@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,11 +12,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
@@ -245,26 +245,34 @@ func BenchmarkLookupIndex(b *testing.B) {
 	}
 }
 
-// BenchmarkLookupHandler: one GET /api/v1/public/lookup through the whole
-// echo stack (middleware included), without the network, on 102,400 zones.
+// BenchmarkLookupHandler: one GET of the lookup without the network, on
+// 102,400 zones: "fast" is the public path (answered ahead of routing, see
+// lookup_fast.go), "routed" the same handler behind the whole echo stack.
 func BenchmarkLookupHandler(b *testing.B) {
 	srv := New(Config{}, pgtest.NewStore(b), slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	var site *publicSite
-	srv.echo.GET("/bench/lookup", func(c echo.Context) error { return site.lookupAPI(c) })
-	site = &publicSite{s: srv, cfg: DefaultPublicConfig()}
+	site := &publicSite{s: srv, cfg: DefaultPublicConfig()}
 	site.index.Store(syntheticIndex(102400))
-	req := httptest.NewRequest("GET", "/bench/lookup?lon=116.0104&lat=36.0104", nil)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			w := httptest.NewRecorder()
-			srv.Handler().ServeHTTP(w, req)
-			if w.Code != 200 {
-				b.Fatalf("status %d: %s", w.Code, w.Body)
-			}
-		}
-	})
+	srv.echo.GET("/bench/lookup", site.lookupAPI)
+	srv.echo.Pre(site.fastLookup)
+	for _, path := range []string{lookupPath, "/bench/lookup"} {
+		name := map[string]string{lookupPath: "fast", "/bench/lookup": "routed"}[path]
+		req := httptest.NewRequest("GET", path+"?lon=116.0104&lat=36.0104", nil)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					w := httptest.NewRecorder()
+					srv.Handler().ServeHTTP(w, req)
+					if w.Code != 200 || !bytes.Contains(w.Body.Bytes(), []byte(`"in_zone":true`)) {
+						b.Fatalf("status %d: %s", w.Code, w.Body)
+					}
+				}
+			})
+		})
+	}
+	if site.stats.fast.Load() == 0 {
+		b.Fatal("the fast path answered nothing")
+	}
 }
 
 // The index follows publications through LISTEN riskzone_layers: a zone
@@ -307,5 +315,50 @@ func TestLookupIndexFollowsPublication(t *testing.T) {
 			t.Fatalf("the index still answers %+v 3 s after the publication", b)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The fast path answers exactly what the routed handler answers, and leaves
+// bad input to the routes (a logged 400).
+func TestLookupFastPath(t *testing.T) {
+	srv := New(Config{}, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	site := &publicSite{s: srv, cfg: DefaultPublicConfig()}
+	site.index.Store(syntheticIndex(256))
+	srv.echo.GET("/routed/lookup", site.lookupAPI)
+	srv.echo.Pre(site.fastLookup)
+	get := func(method, target string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, httptest.NewRequest(method, target, nil))
+		return w
+	}
+	for _, q := range []string{"lon=116.0104&lat=36.0104", "lon=116.5&lat=36.5", "lon=100&lat=20", "ll=116.0104,36.0104"} {
+		before := site.stats.fast.Load()
+		fast, routed := get("GET", lookupPath+"?"+q), get("GET", "/routed/lookup?"+q)
+		if fast.Code != 200 || routed.Code != 200 || fast.Body.String() != routed.Body.String() {
+			t.Fatalf("%s: fast %d %s, routed %d %s", q, fast.Code, fast.Body, routed.Code, routed.Body)
+		}
+		if site.stats.fast.Load() != before+1 {
+			t.Fatalf("%s: not answered by the fast path", q)
+		}
+		if fast.Header().Get("Cache-Control") != "public, max-age=10" || fast.Header().Get("Content-Type") != "application/json" ||
+			fast.Header().Get("Content-Length") != strconv.Itoa(fast.Body.Len()) {
+			t.Fatalf("%s: headers %v", q, fast.Header())
+		}
+	}
+	if !strings.Contains(get("GET", lookupPath+"?lon=116.0104&lat=36.0104").Body.String(), `"in_zone":true`) {
+		t.Fatal("a point inside a synthetic zone is not in a zone")
+	}
+	if h := get("HEAD", lookupPath+"?lon=116.0104&lat=36.0104"); h.Code != 200 || h.Body.Len() != 0 {
+		t.Fatalf("HEAD: %d %q", h.Code, h.Body)
+	}
+	before := site.stats.fast.Load()
+	for _, q := range []string{"lon=abc&lat=1", "lon=200&lat=0", "", "days=0&lon=1&lat=1"} {
+		w := get("GET", lookupPath+"?"+q)
+		if w.Code != 400 || !strings.Contains(w.Body.String(), `"error"`) {
+			t.Fatalf("%q: %d %s", q, w.Code, w.Body)
+		}
+	}
+	if site.stats.fast.Load() != before {
+		t.Fatal("the fast path answered bad input")
 	}
 }

@@ -82,6 +82,7 @@ type publicSite struct {
 	// use when the background workers do not run.
 	index   atomic.Pointer[lookupIndex]
 	buildMu sync.Mutex
+	stats   lookupStats
 }
 
 // publicRoutes registers the public pages, notices, feeds, embed and lookup
@@ -108,6 +109,7 @@ func (s *Server) publicRoutes() {
 
 	api := e.Group("/api/v1/public")
 	api.GET("/lookup", p.lookupAPI)
+	e.Pre(p.fastLookup)
 	api.GET("/changes", p.changesAPI)
 	api.GET("/zones", p.zonesGeoJSON)
 
@@ -119,6 +121,7 @@ func (s *Server) publicRoutes() {
 	s.subscriberRoutes()
 
 	s.onStart(p.runIndex)
+	s.onStart(p.reportLookups)
 	w := newDeliveryWorker(s.store, s.log, p.cfg.Webhooks, p.cfg.BaseURL)
 	w.s = s
 	s.onStart(w.run)
