@@ -4,7 +4,8 @@
 # Creates a database of its own (riskzone_bench on the managed cluster, or
 # BENCH_DATABASE_URL), loads the demo city with its story (published zones),
 # serves on 127.0.0.1:${BENCH_PORT:-18080} with warn-level logs, and runs wrk
-# against a point inside a zone, a point outside every zone, and an address.
+# against a point inside a zone, a point outside every zone, an address, and
+# 2,000 distinct points, at 8, 16 and 32 connections (BENCH_CONNECTIONS).
 # Bounded: each run lasts ${BENCH_SECONDS:-15} s; the server and the
 # database are removed at the end.
 #
@@ -27,7 +28,7 @@ go build -o "$out/riskzone" ./cmd/riskzone
 bin="$out/riskzone"
 port=${BENCH_PORT:-18080}
 secs=${BENCH_SECONDS:-15}
-conns=${BENCH_CONNECTIONS:-32}
+conns=${BENCH_CONNECTIONS:-8 16 32} # one run per count
 
 main_url=$("$bin" db url)
 url=${BENCH_DATABASE_URL:-${main_url%/*}/riskzone_bench?sslmode=disable}
@@ -62,11 +63,45 @@ zones=$(psql -qAt "$url" -c "SELECT count(*) FROM public_zone_versions WHERE sta
 q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$addr")
 curl -fsS "http://127.0.0.1:$port/api/v1/public/lookup?lon=$in_lon&lat=$in_lat" >/dev/null # builds the index
 
-echo "public zones: $zones; $conns connections, 1 wrk thread, ${secs}s each"
-for target in "inside lon=$in_lon&lat=$in_lat" "outside lon=$out_lon&lat=$out_lat" "address q=$q"; do
-	name=${target%% *}
-	query=${target#* }
-	echo "== $name"
-	wrk -t1 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/api/v1/public/lookup?$query" | tee "$out/lookup-$name.txt" |
-		grep -E 'Requests/sec|99%|50%|Non-2xx|Socket errors' || true
+# 2,000 distinct points: half on zoned buildings, half anywhere in the
+# county, so the answers are not one cached line of the CPU.
+psql -qAt -F ' ' "$url" -c "
+	(SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(b.geom) p FROM public_zone_versions z
+	   JOIN buildings b ON b.id = ANY (z.building_ids) WHERE z.status = 'active' ORDER BY random() LIMIT 1000) x)
+	UNION ALL
+	(SELECT ST_X(p), ST_Y(p) FROM (SELECT (ST_Dump(ST_GeneratePoints((SELECT geom FROM admin_areas WHERE level = 'county' ORDER BY id LIMIT 1), 1000, 1))).geom p) y)" |
+	awk '{ printf "/api/v1/public/lookup?lon=%.6f&lat=%.6f\n", $1, $2 }' >"$out/lookup-points.txt"
+cat >"$out/lookup-paths.lua" <<'LUA'
+-- Cycles through the paths of a file (wrk ... -s lookup-paths.lua -- FILE).
+local paths, i = {}, 0
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+end
+function request()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+LUA
+
+echo "public zones: $zones; $(wc -l <"$out/lookup-points.txt") distinct points; 1 wrk thread, ${secs}s each; $(nproc) cores; server GOMAXPROCS=${GOMAXPROCS:-default}"
+printf '%-10s %6s %10s %9s %9s\n' run conns req/s p50_ms p99_ms
+# run NAME CONNS URL [SCRIPT FILE]: one bounded wrk run, one line of numbers.
+run() {
+	local name=$1 c=$2 target=$3
+	local args=("$target")
+	[ -z "${4:-}" ] || args=(-s "$4" "$target" -- "$5")
+	wrk -t1 -c"$c" -d"${secs}s" --latency "${args[@]}" >"$out/lookup-$name-$c.txt" 2>&1
+	awk -v name="$name" -v c="$c" '
+		function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+		/Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+		/Non-2xx/ { bad = $4 }
+		END { printf "%-10s %6d %10.0f %9.2f %9.2f%s\n", name, c, rps, p50, p99, (bad ? "  non-2xx " bad : "") }' "$out/lookup-$name-$c.txt"
+}
+base="http://127.0.0.1:$port/api/v1/public/lookup"
+for c in $conns; do
+	run inside "$c" "$base?lon=$in_lon&lat=$in_lat"
+	run outside "$c" "$base?lon=$out_lon&lat=$out_lat"
+	run address "$c" "$base?q=$q"
+	run points "$c" "http://127.0.0.1:$port" "$out/lookup-paths.lua" "$out/lookup-points.txt"
 done
+echo "(load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
