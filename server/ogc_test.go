@@ -165,11 +165,11 @@ func checkOGCDocuments(t *testing.T, e *publicEnv) {
 	}
 	var colls struct {
 		Collections []struct {
-			ID     string    `json:"id"`
-			CRS    []string  `json:"crs"`
-			Storage string   `json:"storageCrs"`
-			Links  []ogcLink `json:"links"`
-			Extent struct {
+			ID      string    `json:"id"`
+			CRS     []string  `json:"crs"`
+			Storage string    `json:"storageCrs"`
+			Links   []ogcLink `json:"links"`
+			Extent  struct {
 				Spatial struct {
 					BBox [][]float64 `json:"bbox"`
 				} `json:"spatial"`
