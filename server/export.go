@@ -16,8 +16,9 @@ import (
 )
 
 // exportRoutes are the GeoJSON, JSON and CSV exports for other agencies
-// (SPEC §5 "Data out", docs/ogc.md). They serve published data only and
-// need no sign-in; an agency's API token works as well. Every GeoJSON
+// (SPEC §5 "Data out", docs/ogc.md). They serve published data and need no
+// sign-in; with source=current, agencies (and experts) also get the zones'
+// newest versions, approved but not yet published included. Every GeoJSON
 // export is RFC 7946: lon/lat WGS 84, exterior rings counter-clockwise and
 // holes clockwise, at most 7 decimals, no "crs" member; it streams, so
 // memory stays flat in the number of features.
@@ -33,7 +34,7 @@ func (s *Server) exportRoutes() {
 }
 
 // exportParams are the parameters of a GeoJSON export.
-var exportParams = map[string]bool{"county": true, "level": true, "status": true, "at": true, "bbox": true, "zone": true}
+var exportParams = map[string]bool{"county": true, "level": true, "status": true, "at": true, "bbox": true, "zone": true, "source": true}
 
 // parseExport reads county, level, status, at (an instant or date: the
 // zones in force then), bbox (lon/lat) and zone.
@@ -41,7 +42,7 @@ func parseExport(c echo.Context, coll postgis.Collection) (postgis.ExportQuery, 
 	var q postgis.ExportQuery
 	for name, vs := range c.QueryParams() {
 		if !exportParams[name] {
-			return q, zoning.Errorf(zoning.ErrInvalid, "unknown query parameter %q: an export takes county, level, status, at, bbox and zone", name)
+			return q, zoning.Errorf(zoning.ErrInvalid, "unknown query parameter %q: an export takes county, level, status, at, bbox, zone and source", name)
 		}
 		if len(vs) > 1 {
 			return q, zoning.Errorf(zoning.ErrInvalid, "query parameter %q is given %d times", name, len(vs))
@@ -74,6 +75,25 @@ func parseExport(c echo.Context, coll postgis.Collection) (postgis.ExportQuery, 
 // 7946 FeatureCollection with its bbox.
 func (o *ogcAPI) exportCollection(id string) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		id := id
+		switch src := c.QueryParam("source"); src {
+		case "", "published":
+		case "current":
+			// The newest versions, published or not: agencies, experts, admins.
+			if id != "zones" {
+				return zoning.Errorf(zoning.ErrInvalid, "source=current exists for zones only")
+			}
+			p := principal(c)
+			switch {
+			case !p.Authenticated():
+				return zoning.Errorf(zoning.ErrUnauthorized, "source=current needs the agency role: sign in or send an API token")
+			case !p.Is(zoning.RoleAgency, zoning.RoleExpert):
+				return zoning.Errorf(zoning.ErrForbidden, "source=current needs the agency or expert role; you have the role %s", p.Role)
+			}
+			id = "zones-current"
+		default:
+			return zoning.Errorf(zoning.ErrInvalid, "source %q: want published (default) or current", src)
+		}
 		coll, err := o.visible(c, id)
 		if err != nil {
 			return err

@@ -221,6 +221,30 @@ func TestExport(t *testing.T) {
 		}
 	}
 	e.get(fmt.Sprintf("/ogc/collections/zones/items/%d", approved), http.StatusNotFound)
+	// Agencies see it with source=current, marked unpublished; the public
+	// and other roles do not.
+	e.do(request{method: "GET", path: "/api/v1/export/zones.geojson?source=current"}).expectError(t, http.StatusUnauthorized, "agency", "anonymous source=current")
+	e.addUser("exp.agency", zoning.RoleAgency, "exp-agency-pass")
+	e.addUser("exp.publisher", zoning.RolePublisher, "exp-publisher-pass")
+	pub := e.login("exp.publisher", "exp-publisher-pass")
+	e.do(request{method: "GET", path: "/api/v1/export/zones.geojson?source=current", cookie: pub.cookie}).expectError(t, http.StatusForbidden, "agency", "publisher source=current")
+	ag := e.login("exp.agency", "exp-agency-pass")
+	cur := e.do(request{method: "GET", path: "/api/v1/export/zones.geojson?source=current", cookie: ag.cookie}).expect(t, http.StatusOK, "agency source=current")
+	if cc := cur.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+		t.Errorf("source=current Cache-Control %q", cc)
+	}
+	found := false
+	curFeats := checkRFC7946(t, "source=current", cur.body)
+	for _, f := range curFeats {
+		if fmt.Sprint(f.Properties["zone_id"]) == strconv.FormatInt(approved, 10) {
+			found = f.Properties["published"] == false
+		}
+	}
+	if !found || len(curFeats) != active+1 {
+		t.Errorf("source=current: %d zones (want %d), the approved zone %d unpublished: %v", len(curFeats), active+1, approved, found)
+	}
+	e.do(request{method: "GET", path: "/ogc/collections/zones-current/items", cookie: ag.cookie}).expect(t, http.StatusOK, "agency zones-current")
+	e.do(request{method: "GET", path: "/ogc/collections/zones-current/items"}).expectError(t, http.StatusNotFound, "no collection", "anonymous zones-current")
 
 	// The national lookup list.
 	var list struct {

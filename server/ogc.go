@@ -62,8 +62,9 @@ type ogcAPI struct {
 	s *Server
 }
 
-// ogcRoutes registers /ogc (anonymous; restricted collections need the
-// expert role).
+// ogcRoutes registers /ogc (anonymous; restricted collections need their
+// readers' roles: cases and traces experts, zones-current agencies and
+// experts).
 func (s *Server) ogcRoutes() {
 	o := &ogcAPI{s: s}
 	g := s.echo.Group("/ogc")
@@ -107,16 +108,22 @@ func wantsHTML(c echo.Context) (bool, error) {
 // visible finds a collection the caller may read; others are 404.
 func (o *ogcAPI) visible(c echo.Context, id string) (postgis.Collection, error) {
 	coll, ok := postgis.CollectionByID(id)
-	if !ok || (coll.Restricted && !principal(c).Is(zoning.RoleExpert)) {
+	if !ok || !mayRead(c, coll) {
 		return postgis.Collection{}, zoning.Errorf(zoning.ErrNotFound, "no collection %q: see /ogc/collections", id)
 	}
 	return coll, nil
 }
 
+// mayRead: public collections are for everyone, the others for their
+// readers (and admins).
+func mayRead(c echo.Context, coll postgis.Collection) bool {
+	return !coll.Restricted || (len(coll.Readers) > 0 && principal(c).Is(coll.Readers...))
+}
+
 func (o *ogcAPI) visibleAll(c echo.Context) []postgis.Collection {
 	var out []postgis.Collection
 	for _, coll := range postgis.Collections() {
-		if !coll.Restricted || principal(c).Is(zoning.RoleExpert) {
+		if mayRead(c, coll) {
 			out = append(out, coll)
 		}
 	}

@@ -176,10 +176,10 @@ func parseDatetime(v string) (*timeSpan, error) {
 // parseInstant reads an RFC 3339 time (an instant: from == to) or a date
 // (the whole UTC day).
 func parseInstant(v string) (from, to time.Time, err error) {
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil && t.UTC().Year() >= 1 && t.UTC().Year() <= 9999 {
 		return t, t, nil
 	}
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
+	if d, err := time.Parse(time.DateOnly, v); err == nil && d.Year() >= 1 {
 		return d, d.Add(24*time.Hour - time.Microsecond), nil
 	}
 	return time.Time{}, time.Time{}, zoning.Errorf(zoning.ErrInvalid,

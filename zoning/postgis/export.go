@@ -40,8 +40,10 @@ type Collection struct {
 	ID          string
 	Title       string
 	Description string
-	// Restricted collections carry health data: experts and admins only.
+	// Restricted collections are not public: only Readers (and admins) may
+	// read them, and no shared cache keeps them.
 	Restricted bool
+	Readers    []zoning.Role
 	// GeometryType is the GeoJSON type of the geometries ("" when mixed).
 	GeometryType string
 	// Temporal collections answer the datetime parameter.
@@ -134,8 +136,27 @@ func Collections() []Collection {
 				{Name: "references_notice_id", Type: "integer", Description: "the notice a correction corrects"},
 				{Name: "zone_ids", Type: "array", Items: "integer", Description: "zones announced"},
 			}},
+		{ID: "zones-current", Title: "Risk zones, current (agencies)", Description: "The newest version of each zone, published or approved and waiting for its notice; agencies, experts and admins only",
+			Restricted: true, Readers: []zoning.Role{zoning.RoleAgency, zoning.RoleExpert}, GeometryType: "MultiPolygon", Temporal: true, Properties: []Property{
+				{Name: "zone_id", Type: "integer", Description: "stable zone id (also the feature id)"},
+				{Name: "version", Type: "integer", Description: "newest version"},
+				{Name: "county_id", Type: "integer", Description: "county (admin area id)"},
+				{Name: "county", Type: "string", Description: "county name"},
+				{Name: "name", Type: "string", Description: "zone name"},
+				{Name: "level", Type: "string", Description: "risk level code"},
+				{Name: "status", Type: "string", Description: "active, lifted or superseded"},
+				{Name: "change", Type: "string", Description: "the change that made this version"},
+				{Name: "published", Type: "boolean", Description: "whether a notice has published this version"},
+				{Name: "valid_from", Type: "string", Format: "date-time", Description: "version valid from"},
+				{Name: "valid_to", Type: "string", Format: "date-time", Description: "version valid until (null: current)"},
+				{Name: "earliest_lifting", Type: "string", Format: "date", Description: "earliest possible lifting date"},
+				{Name: "population", Type: "integer", Description: "residents"},
+				{Name: "staff_required", Type: "integer", Description: "workers needed"},
+				{Name: "buildings", Type: "integer", Description: "member buildings"},
+				{Name: "addresses", Type: "array", Items: "string", Description: "addresses: compound, building number, unit"},
+			}},
 		{ID: "cases", Title: "Cases (restricted)", Description: "Case residences: health data, experts and admins only",
-			Restricted: true, GeometryType: "Point", Temporal: true, Properties: []Property{
+			Restricted: true, Readers: []zoning.Role{zoning.RoleExpert}, GeometryType: "Point", Temporal: true, Properties: []Property{
 				{Name: "case_no", Type: "string", Description: "case number"},
 				{Name: "county_id", Type: "integer", Description: "county"},
 				{Name: "kind", Type: "string", Description: "confirmed or asymptomatic"},
@@ -148,7 +169,7 @@ func Collections() []Collection {
 				{Name: "exclusion_category", Type: "string", Description: "exclusion category"},
 			}},
 		{ID: "traces", Title: "Traces (restricted)", Description: "Case activity traces: health data, experts and admins only",
-			Restricted: true, GeometryType: "Point", Temporal: true, Properties: []Property{
+			Restricted: true, Readers: []zoning.Role{zoning.RoleExpert}, GeometryType: "Point", Temporal: true, Properties: []Property{
 				{Name: "case_id", Type: "integer", Description: "case"},
 				{Name: "activity", Type: "string", Description: "work, shopping, dining, leisure, school, medical, transport or other"},
 				{Name: "starts_at", Type: "string", Format: "date-time", Description: "start"},

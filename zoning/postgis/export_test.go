@@ -28,6 +28,7 @@ func TestExportCollections(t *testing.T) {
 	tables := map[string]string{
 		"zones":         `SELECT count(*) FROM public_zone_versions WHERE status = 'active'`,
 		"zone-versions": `SELECT count(*) FROM notice_zones`,
+		"zones-current": `SELECT count(*) FROM zone_versions WHERE valid_to IS NULL AND status = 'active'`,
 		"buildings":     `SELECT count(*) FROM buildings`,
 		"barriers":      `SELECT count(*) FROM barriers`,
 		"notices":       `SELECT count(*) FROM notices`,
