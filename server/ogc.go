@@ -474,7 +474,10 @@ func (o *ogcAPI) items(c echo.Context) error {
 // client sees a broken transfer, never a short document that looks whole.
 func (o *ogcAPI) streamFailed(c echo.Context, err error) error {
 	if !c.Response().Committed {
-		c.Response().Header().Del("Content-Crs")
+		h := c.Response().Header()
+		h.Del("Content-Crs")
+		h.Del(echo.HeaderContentType)
+		h.Del(echo.HeaderContentDisposition)
 		return err
 	}
 	if c.Request().Context().Err() == nil {
