@@ -170,6 +170,9 @@ func (o *ogcAPI) landing(c echo.Context) error {
 			{Href: b + "/api.html", Rel: "service-doc", Type: "text/html", Title: "the API documentation"},
 			{Href: b + "/conformance", Rel: "conformance", Type: "application/json", Title: "conformance classes"},
 			{Href: b + "/collections", Rel: "data", Type: "application/json", Title: "collections"},
+			// The same under the OGC link relation URIs, for clients that look for those.
+			{Href: b + "/conformance", Rel: "http://www.opengis.net/def/rel/ogc/1.0/conformance", Type: "application/json", Title: "conformance classes"},
+			{Href: b + "/collections", Rel: "http://www.opengis.net/def/rel/ogc/1.0/data", Type: "application/json", Title: "collections"},
 		},
 	}
 	return o.answer(c, html, "application/json", "riskzone OGC API - Features", doc)
