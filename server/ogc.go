@@ -188,7 +188,9 @@ func (o *ogcAPI) conformance(c echo.Context) error {
 
 // collectionDoc describes a collection with its real extent.
 func (o *ogcAPI) collectionDoc(ctx context.Context, b string, coll postgis.Collection) (map[string]any, error) {
-	ext, err := postgis.Export{S: o.s.store}.Extent(ctx, coll.ID, postgis.ExportQuery{})
+	// The extent covers every feature the collection can answer (zones of
+	// any status: datetime and status reach lifted ones too).
+	ext, err := postgis.Export{S: o.s.store}.Extent(ctx, coll.ID, postgis.ExportQuery{Status: "all"})
 	if err != nil {
 		return nil, err
 	}
