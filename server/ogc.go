@@ -134,6 +134,8 @@ func (o *ogcAPI) visibleAll(c echo.Context) []postgis.Collection {
 // anything a signed-in caller reads (restricted collections may be in it)
 // is private.
 func cacheFor(c echo.Context, restricted bool) {
+	// JSON or HTML is chosen by Accept too: caches must key on it.
+	c.Response().Header().Add(echo.HeaderVary, "Accept")
 	if restricted || principal(c).Authenticated() {
 		noStore(c)
 		return

@@ -474,6 +474,9 @@ func checkCRS(t *testing.T, e *publicEnv) {
 	if h := r.Header.Get("Content-Crs"); h != "<"+crs84URI+">" {
 		t.Errorf("Content-Crs %q", h)
 	}
+	if v, cc := r.Header.Get("Vary"), r.Header.Get("Cache-Control"); !strings.Contains(v, "Accept") || cc != "public, max-age=30" {
+		t.Errorf("public items: Vary %q, Cache-Control %q", v, cc)
+	}
 	r = e.get(base+"&crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/4326"), http.StatusOK)
 	r.decode(t, &latlon)
 	if h := r.Header.Get("Content-Crs"); h != "<http://www.opengis.net/def/crs/EPSG/0/4326>" {
