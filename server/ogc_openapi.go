@@ -63,7 +63,11 @@ func (o *ogcAPI) openAPIDoc(c echo.Context) map[string]any {
 		}
 	}
 	get := func(id, summary string, params []map[string]any, responses map[string]any) map[string]any {
-		return map[string]any{"get": map[string]any{"operationId": id, "summary": summary, "parameters": params, "responses": responses}}
+		op := map[string]any{"operationId": id, "summary": summary, "responses": responses}
+		if len(params) > 0 {
+			op["parameters"] = params
+		}
+		return map[string]any{"get": op}
 	}
 	return map[string]any{
 		"openapi": "3.0.3",

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
@@ -140,6 +142,15 @@ func checkOGCDocuments(t *testing.T, e *publicEnv) {
 	api := e.get(e.pathOf(t, rels["service-desc"]), http.StatusOK)
 	if ct := api.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/vnd.oai.openapi+json") {
 		t.Errorf("service-desc content type %q", ct)
+	}
+	// An independent validator (kin-openapi) accepts the document.
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(api.body)
+	if err != nil {
+		t.Fatalf("OpenAPI document does not load: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Errorf("OpenAPI document is not valid: %v", err)
 	}
 	var spec struct {
 		OpenAPI string                                `json:"openapi"`
