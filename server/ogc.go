@@ -280,7 +280,9 @@ func (o *ogcAPI) schema(c echo.Context) error {
 		return err
 	}
 	props := map[string]any{}
+	var names []string
 	for _, p := range coll.Properties {
+		names = append(names, p.Name)
 		d := map[string]any{"description": p.Description}
 		switch p.Type {
 		case "array":
@@ -301,6 +303,9 @@ func (o *ogcAPI) schema(c echo.Context) error {
 		"description": "Properties of the features of " + coll.ID,
 		"type":        "object",
 		"properties":  props,
+		// Every feature has exactly these properties (null when unknown).
+		"required":             names,
+		"additionalProperties": false,
 	}
 	cacheFor(c, coll.Restricted)
 	b, err := json.Marshal(doc)

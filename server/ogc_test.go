@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
@@ -234,6 +236,37 @@ func checkOGCDocuments(t *testing.T, e *publicEnv) {
 	for _, p := range []string{"level", "status", "name", "version", "since", "earliest_lifting", "population", "staff_required", "addresses", "notice_ids"} {
 		if schema.Properties[p] == nil {
 			t.Errorf("zones schema lacks %s", p)
+		}
+	}
+	// Every public collection's features conform to its describedby schema
+	// (checked by an independent JSON Schema validator).
+	for _, id := range ids {
+		sres := e.get("/ogc/collections/"+id+"/schema", http.StatusOK)
+		sdoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(sres.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc := e.ts.URL + "/ogc/collections/" + id + "/schema"
+		comp := jsonschema.NewCompiler()
+		if err := comp.AddResource(loc, sdoc); err != nil {
+			t.Fatalf("schema of %s: %v", id, err)
+		}
+		sch, err := comp.Compile(loc)
+		if err != nil {
+			t.Fatalf("schema of %s does not compile: %v", id, err)
+		}
+		page, err := jsonschema.UnmarshalJSON(bytes.NewReader(e.get("/ogc/collections/"+id+"/items?limit=300", http.StatusOK).body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		feats, _ := page.(map[string]any)["features"].([]any)
+		if len(feats) == 0 {
+			t.Errorf("collection %s has no feature to check", id)
+		}
+		for _, f := range feats {
+			if err := sch.Validate(f.(map[string]any)["properties"]); err != nil {
+				t.Fatalf("a feature of %s does not match its schema: %v", id, err)
+			}
 		}
 	}
 	// HTML by f= and by Accept.
