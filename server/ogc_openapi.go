@@ -1,0 +1,93 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// openAPI is the service-desc: an OpenAPI 3.0 document of /ogc, built from
+// the same constants the handlers use (limit default and maximum, CRSs,
+// collections visible to the caller).
+func (o *ogcAPI) openAPI(c echo.Context) error {
+	b, err := json.Marshal(o.openAPIDoc(c))
+	if err != nil {
+		return fmt.Errorf("encode OpenAPI: %w", err)
+	}
+	cacheFor(c, false)
+	return c.Blob(http.StatusOK, mimeOpenAPI, b)
+}
+
+func (o *ogcAPI) openAPIDoc(c echo.Context) map[string]any {
+	var ids []string
+	for _, coll := range o.visibleAll(c) {
+		ids = append(ids, coll.ID)
+	}
+	str := map[string]any{"type": "string"}
+	fParam := map[string]any{"name": "f", "in": "query", "required": false, "description": "format: json (default) or html",
+		"schema": map[string]any{"type": "string", "enum": []string{"json", "html"}}}
+	collParam := map[string]any{"name": "collectionId", "in": "path", "required": true, "description": "collection id",
+		"schema": map[string]any{"type": "string", "enum": ids}}
+	crsParam := map[string]any{"name": "crs", "in": "query", "required": false, "description": "output CRS (default CRS84)",
+		"schema": map[string]any{"type": "string", "format": "uri", "enum": crsURIs(), "default": crs84URI}}
+	itemParams := []map[string]any{
+		collParam,
+		{"name": "limit", "in": "query", "required": false, "style": "form", "explode": false,
+			"description": fmt.Sprintf("features per page: default %d, at most %d", ogcLimitDefault, ogcLimitMax),
+			"schema":      map[string]any{"type": "integer", "minimum": 1, "maximum": ogcLimitMax, "default": ogcLimitDefault}},
+		{"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
+			"description": "minx,miny,maxx,maxy (4 numbers, or 6 with heights) in bbox-crs (default CRS84); features that intersect it",
+			"schema":      map[string]any{"type": "array", "minItems": 4, "maxItems": 6, "items": map[string]any{"type": "number"}}},
+		{"name": "bbox-crs", "in": "query", "required": false, "description": "CRS of bbox (default CRS84)",
+			"schema": map[string]any{"type": "string", "format": "uri", "enum": crsURIs(), "default": crs84URI}},
+		{"name": "datetime", "in": "query", "required": false, "style": "form", "explode": false,
+			"description": "an RFC 3339 instant or date, or an interval a/b with .. for an open end: features in force then (ignored by timeless collections)",
+			"schema":      str},
+		crsParam,
+		{"name": "cursor", "in": "query", "required": false, "description": "opaque page position: follow the next and prev links", "schema": str},
+		{"name": "county", "in": "query", "required": false, "description": "county (admin area id)", "schema": map[string]any{"type": "integer", "minimum": 0}},
+		{"name": "level", "in": "query", "required": false, "description": "zone level code (zones, zone-versions)", "schema": str},
+		{"name": "status", "in": "query", "required": false, "description": "zone status (zones: default active)",
+			"schema": map[string]any{"type": "string", "enum": []string{"active", "lifted", "superseded", "all"}}},
+		fParam,
+	}
+	errResp := map[string]any{"description": "bad request, or not found: a JSON error body", "content": map[string]any{
+		"application/json": map[string]any{"schema": map[string]any{"type": "object", "properties": map[string]any{
+			"error": map[string]any{"type": "object", "properties": map[string]any{"code": str, "message": str}}}}}}}
+	ok := func(desc, mime string) map[string]any {
+		return map[string]any{
+			"200": map[string]any{"description": desc, "content": map[string]any{mime: map[string]any{"schema": map[string]any{"type": "object"}}, "text/html": map[string]any{"schema": str}}},
+			"400": errResp, "404": errResp,
+		}
+	}
+	get := func(id, summary string, params []map[string]any, responses map[string]any) map[string]any {
+		op := map[string]any{"operationId": id, "summary": summary, "responses": responses}
+		if len(params) > 0 {
+			op["parameters"] = params
+		}
+		return map[string]any{"get": op}
+	}
+	return map[string]any{
+		"openapi": "3.0.3",
+		"info": map[string]any{"title": "riskzone OGC API - Features", "version": "1.0.0",
+			"description": "Published risk zones, zone history, notices, buildings and barriers. OGC API - Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0) and Part 2 (CRS by reference)."},
+		"servers": []map[string]any{{"url": o.base(c)}},
+		"paths": map[string]any{
+			"/":            get("getLandingPage", "landing page", []map[string]any{fParam}, ok("landing page", "application/json")),
+			"/conformance": get("getConformance", "conformance classes", []map[string]any{fParam}, ok("conformance", "application/json")),
+			"/api":         get("getAPI", "this OpenAPI document", nil, ok("OpenAPI 3.0", mimeOpenAPI)),
+			"/collections": get("getCollections", "the collections, with extent and CRSs", []map[string]any{fParam}, ok("collections", "application/json")),
+			"/collections/{collectionId}": get("describeCollection", "one collection", []map[string]any{collParam, fParam},
+				ok("collection", "application/json")),
+			"/collections/{collectionId}/schema": get("getSchema", "JSON schema of the feature properties", []map[string]any{collParam},
+				ok("JSON schema", mimeSchemaJSON)),
+			"/collections/{collectionId}/items": get("getFeatures", "features, a page at a time (keyset cursor)", itemParams,
+				ok("a GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links", mimeGeoJSON)),
+			"/collections/{collectionId}/items/{featureId}": get("getFeature", "one feature", []map[string]any{collParam,
+				{"name": "featureId", "in": "path", "required": true, "description": "feature id", "schema": str}, crsParam, fParam},
+				ok("a GeoJSON Feature", mimeGeoJSON)),
+		},
+	}
+}

@@ -1,0 +1,69 @@
+-- Collection "zones" (public): each published risk zone. Every source of an
+-- OGC collection or export returns the same columns: k1, k2 (the keyset
+-- paging key, unique and stable), fid (the feature id), geom (SRID 4326),
+-- t0 and t1 (the feature's time span, NULL when open or timeless) and props
+-- (the properties as json). :params is replaced by the parameter row p
+-- (t_from, t_to, timed, county, level, status, zone).
+--
+-- Without a datetime: the latest published version of each zone
+-- (public_zone_versions), the active ones unless p.status says otherwise.
+-- With a datetime (p.timed): the published version in force then, from the
+-- public timeline (a version is in force from its notice's effective time
+-- until the zone's next notice took effect); for an interval, the latest
+-- version in force during it that matches the status filter (active
+-- unless p.status says otherwise). Only published versions are read
+-- (published_notice_id set); nothing here comes from cases.
+SELECT z.zone_id AS k1, 0::bigint AS k2, z.zone_id::text AS fid, z.geom, z.since AS t0, NULL::timestamptz AS t1,
+       json_build_object(
+           'zone_id', z.zone_id, 'version', z.version, 'county_id', z.county_id, 'county', a.name,
+           'name', z.name, 'level', z.level, 'status', z.status, 'since', z.since,
+           'earliest_lifting', (z.clock_start + r.clean_days)::text,
+           'population', z.population, 'staff_required', z.staff_required,
+           'buildings', cardinality(z.building_ids),
+           'addresses', (SELECT coalesce(json_agg(m.addr ORDER BY m.bid, m.unum), '[]'::json) FROM (
+                   SELECT b.id AS bid, 0 AS unum, b.addr_compound || coalesce(nullif(b.addr_number, '') || '号楼', '') AS addr
+                   FROM buildings b WHERE b.id = ANY (z.building_ids)
+                 UNION ALL
+                   SELECT b.id, u.number, b.addr_compound || coalesce(nullif(b.addr_number, '') || '号楼', '') || u.name
+                   FROM units u JOIN buildings b ON b.id = u.building_id
+                   WHERE u.id = ANY (z.unit_ids) AND NOT (u.building_id = ANY (z.building_ids))) m),
+           'notice_ids', (SELECT coalesce(json_agg(nz.notice_id ORDER BY nz.notice_id), '[]'::json)
+                          FROM notice_zones nz WHERE nz.zone_id = z.zone_id AND nz.version <= z.version)
+       ) AS props
+FROM (
+    SELECT pv.zone_id, pv.version, pv.county_id, pv.name, pv.level, pv.status, pv.geom, pv.building_ids, pv.unit_ids,
+           pv.population, pv.staff_required, pv.clock_start, pv.rule_set_id,
+           (SELECT min(n.effective_at) FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id WHERE nz.zone_id = pv.zone_id) AS since
+    FROM :params, public_zone_versions pv
+    WHERE NOT p.timed
+      AND ((p.status = '' AND pv.status = 'active') OR p.status = 'all' OR pv.status = p.status)
+      AND (p.county = 0 OR pv.county_id = p.county)
+      AND (p.level = '' OR pv.level = p.level)
+      AND (p.zone = 0 OR pv.zone_id = p.zone)
+  UNION ALL
+    SELECT h.zone_id, h.version, h.county_id, h.name, h.level, h.status, h.geom, h.building_ids, h.unit_ids,
+           h.population, h.staff_required, h.clock_start, h.rule_set_id, h.since
+    FROM (
+        SELECT DISTINCT ON (t.zone_id) t.zone_id, t.version, t.county_id, v.name, v.level, v.status, v.geom, v.building_ids,
+               v.unit_ids, v.population, v.staff_required, v.clock_start, v.rule_set_id,
+               (SELECT min(n.effective_at) FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id WHERE nz.zone_id = t.zone_id) AS since
+        FROM :params, (
+            SELECT nz.zone_id, nz.version, z.county_id, n.effective_at AS valid_from,
+                   lead(n.effective_at) OVER (PARTITION BY nz.zone_id ORDER BY n.effective_at, n.id) AS valid_to
+            FROM notice_zones nz
+            JOIN notices n ON n.id = nz.notice_id
+            JOIN zones z ON z.id = nz.zone_id
+        ) t
+        JOIN zone_versions v ON v.zone_id = t.zone_id AND v.version = t.version AND v.published_notice_id IS NOT NULL
+        WHERE p.timed
+          AND t.valid_from <= coalesce(p.t_to, 'infinity')
+          AND (t.valid_to IS NULL OR t.valid_to > coalesce(p.t_from, '-infinity'))
+          AND (p.county = 0 OR t.county_id = p.county)
+          AND (p.zone = 0 OR t.zone_id = p.zone)
+          AND ((p.status = '' AND v.status = 'active') OR p.status = 'all' OR v.status = p.status)
+          AND (p.level = '' OR v.level = p.level)
+        ORDER BY t.zone_id, t.valid_from DESC
+    ) h
+) z
+JOIN admin_areas a ON a.id = z.county_id
+JOIN rule_sets r ON r.id = z.rule_set_id
