@@ -145,6 +145,24 @@ func TestPublish(t *testing.T) {
 		t.Fatalf("pending after a test notice: %+v %v", pending, err)
 	}
 	testID := out[0].CAPIdentifier
+	tl, err := e.notices.Timeline(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := e.notices.Changes(ctx, time.Time{}, 1000)
+	if err != nil || len(tl) == 0 || len(ch) == 0 {
+		t.Fatalf("timeline %d, changes %d: %v", len(tl), len(ch), err)
+	}
+	for _, x := range tl {
+		if x.NoticeID == out[0].ID {
+			t.Fatal("the test notice is in the public timeline")
+		}
+	}
+	for _, x := range ch {
+		if x.NoticeID == out[0].ID {
+			t.Fatal("the test notice is in the public changes")
+		}
+	}
 	out, err = e.notices.Publish(ctx, as(e.pub), zoning.PublishRequest{CountyID: county, ZoneIDs: []int64{a}})
 	if err != nil || len(out) != 1 || out[0].Status != "actual" {
 		t.Fatalf("actual publication after the test: %+v %v", out, err)

@@ -10,7 +10,7 @@ SELECT pv.zone_id, pv.version, coalesce(prov.name, ''), coalesce(city.name, ''),
        cardinality(pv.building_ids), cardinality(pv.unit_ids), pv.population,
        (pv.clock_start + r.clean_days),
        (SELECT max(n.effective_at) FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id
-        WHERE nz.zone_id = pv.zone_id AND nz.version = pv.version)
+        WHERE nz.zone_id = pv.zone_id AND nz.version = pv.version AND n.status = 'actual')
 FROM public_zone_versions pv
 JOIN admin_areas cty ON cty.id = pv.county_id
 LEFT JOIN admin_areas city ON city.id = cty.parent_id AND city.level = 'city'

@@ -19,6 +19,7 @@ FROM :params, (
     FROM notice_zones nz
     JOIN notices n ON n.id = nz.notice_id
     JOIN zones z ON z.id = nz.zone_id
+    WHERE n.status = 'actual' -- test and exercise notices change no map
 ) t
 JOIN zone_versions v ON v.zone_id = t.zone_id AND v.version = t.version AND v.published_notice_id IS NOT NULL
 JOIN rule_sets r ON r.id = v.rule_set_id

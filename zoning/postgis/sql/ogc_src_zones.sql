@@ -28,12 +28,13 @@ SELECT z.zone_id AS k1, 0::bigint AS k2, z.zone_id::text AS fid, z.geom, z.since
                    FROM units u JOIN buildings b ON b.id = u.building_id
                    WHERE u.id = ANY (z.unit_ids) AND NOT (u.building_id = ANY (z.building_ids))) m),
            'notice_ids', (SELECT coalesce(json_agg(nz.notice_id ORDER BY nz.notice_id), '[]'::json)
-                          FROM notice_zones nz WHERE nz.zone_id = z.zone_id AND nz.version <= z.version)
+                          FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id
+                          WHERE nz.zone_id = z.zone_id AND nz.version <= z.version AND n.status = 'actual')
        ) AS props
 FROM (
     SELECT pv.zone_id, pv.version, pv.county_id, pv.name, pv.level, pv.status, pv.geom, pv.building_ids, pv.unit_ids,
            pv.population, pv.staff_required, pv.clock_start, pv.rule_set_id,
-           (SELECT min(n.effective_at) FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id WHERE nz.zone_id = pv.zone_id) AS since
+           (SELECT min(n.effective_at) FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id WHERE nz.zone_id = pv.zone_id AND n.status = 'actual') AS since
     FROM :params, public_zone_versions pv
     WHERE NOT p.timed
       AND ((p.status = '' AND pv.status = 'active') OR p.status = 'all' OR pv.status = p.status)
@@ -46,13 +47,14 @@ FROM (
     FROM (
         SELECT DISTINCT ON (t.zone_id) t.zone_id, t.version, t.county_id, v.name, v.level, v.status, v.geom, v.building_ids,
                v.unit_ids, v.population, v.staff_required, v.clock_start, v.rule_set_id,
-               (SELECT min(n.effective_at) FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id WHERE nz.zone_id = t.zone_id) AS since
+               (SELECT min(n.effective_at) FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id WHERE nz.zone_id = t.zone_id AND n.status = 'actual') AS since
         FROM :params, (
             SELECT nz.zone_id, nz.version, z.county_id, n.effective_at AS valid_from,
                    lead(n.effective_at) OVER (PARTITION BY nz.zone_id ORDER BY n.effective_at, n.id) AS valid_to
             FROM notice_zones nz
             JOIN notices n ON n.id = nz.notice_id
             JOIN zones z ON z.id = nz.zone_id
+            WHERE n.status = 'actual'
         ) t
         JOIN zone_versions v ON v.zone_id = t.zone_id AND v.version = t.version AND v.published_notice_id IS NOT NULL
         WHERE p.timed
