@@ -459,6 +459,9 @@ func (r *run) stage(send func(*stageRow) error, row *stageRow) error {
 		if plan, ok := planUnits(row.geom, row.floors, row.flats, row.singleUnit, r.opts.Estimates); ok {
 			row.unitStrips = orb.MultiPolygon(plan.strips)
 			row.fills = plan.fills
+			if plan.clips != nil {
+				row.unitClips = orb.MultiPolygon(plan.clips)
+			}
 		}
 	}
 	if err := send(row); err != nil {
