@@ -9,7 +9,10 @@
 # Each file is imported twice: the first import loads it, the second (the same
 # file again) must change nothing. Peak memory is the riskzone process's
 # maximum resident set size from GNU time (/usr/bin/time -v); PostgreSQL's own
-# memory is not in it.
+# memory is not in it. On the managed local cluster, the CPU seconds of the
+# PostgreSQL backends that ended during each import are reported too (from the
+# postmaster's reaped children's times): on a shared, busy machine they vary
+# far less than wall time, and the merge is PostgreSQL's work.
 #
 #   bench/import.sh                      # both, N=1000000
 #   N=100000 bench/import.sh             # a smaller city
@@ -46,10 +49,14 @@ if ! "$BIN" import --help >/dev/null 2>&1; then
 	exit 1
 fi
 
+PGPID=""
 if [ -z "${DATABASE_URL:-}" ]; then
 	"$BIN" db start >/dev/null
 	DATABASE_URL=$("$BIN" db url)
+	[ -r .data/postgres/postmaster.pid ] && PGPID=$(head -1 .data/postgres/postmaster.pid)
 fi
+# pg_cpu: CPU time (1/100 s) of the postmaster's ended children so far.
+pg_cpu() { if [ -n "$PGPID" ]; then awk '{print $16+$17}' "/proc/$PGPID/stat"; else echo 0; fi; }
 # The server's maintenance database, and a URL per bench database.
 base=${DATABASE_URL%%\?*}
 query=""
@@ -71,17 +78,21 @@ run() { # name, file
 	local name=$1 file=$2 db="rz_bench_import_$1"
 	psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 	for pass in load reimport; do
-		local log="$OUT/$name-$pass"
+		local log="$OUT/$name-$pass" cpu0 cpu pgcpu=""
+		cpu0=$(pg_cpu)
 		# shellcheck disable=SC2086
 		/usr/bin/time -v "$BIN" --database-url "$(db_url "$db")" import osm --no-progress $FLAGS "$file" \
 			>"$log.out" 2>"$log.err" || { cat "$log.err" >&2; exit 1; }
-		local rss secs line
+		local rss line
+		sleep 1 # until the postmaster has reaped the import's backends
+		cpu=$(pg_cpu)
+		[ -n "$PGPID" ] && pgcpu=$(awk -v a="$cpu0" -v b="$cpu" 'BEGIN {printf " | PostgreSQL CPU %.1f s", (b-a)/100}')
 		rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$log.err")
 		line=$(grep ' features, ' "$log.out")
 		cat "$log.out"
 		echo "peak memory (max RSS of riskzone): ${rss} MB"
 		echo
-		results+=("$(printf '%-14s %-9s %s | max RSS %s MB' "$name" "$pass" "$line" "$rss")")
+		results+=("$(printf '%-14s %-9s %s | max RSS %s MB%s | load %s' "$name" "$pass" "$line" "$rss" "$pgcpu" "$(cut -d' ' -f1-3 /proc/loadavg)")")
 	done
 	[ -n "${KEEP:-}" ] || psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db"
 }
@@ -89,5 +100,5 @@ run() { # name, file
 run liechtenstein "$REAL"
 run "city_$N" "$CITY"
 
-echo "== summary (FLAGS: ${FLAGS:-none}; $(nproc) CPUs) =="
+echo "== summary (FLAGS: ${FLAGS:-none}; $(nproc) CPUs; load average at the end of each import) =="
 printf '%s\n' "${results[@]}"

@@ -114,6 +114,7 @@ func (s *Server) routes() {
 	s.tileRoutes()
 	s.publicRoutes()
 	s.ogcRoutes()
+	s.importRoutes()
 }
 
 // healthz answers while the process runs.

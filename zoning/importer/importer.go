@@ -32,12 +32,12 @@
 // (counted as retained) rather than removed. Units and compounds are drawn
 // with buildings and admin areas, so they bump those layer versions.
 //
-// The HTTP endpoint (POST /api/v1/imports, not built yet) is meant to store
-// the upload (a multipart.File is an io.ReadSeeker; an OSM file is read three
-// times), call CreateJob with Origin "http" and the admin's id, answer with
-// the job id, and call Run in a goroutine with a context detached from the
-// request; clients then poll the import_jobs row (status, phase, bytes_read,
-// features_read, summary, error).
+// The HTTP endpoint (POST /api/v1/imports, server/imports.go) spools the
+// upload to a temporary file (an OSM file is read three times), calls
+// CreateJob with Origin "http", the admin's id and its Runner, answers with
+// the job id, and calls Run from its one import worker with a context
+// detached from the request; clients then poll the job (Job: status, phase,
+// bytes_read, features_read, summary, error).
 package importer
 
 import (
@@ -160,6 +160,10 @@ type Options struct {
 
 	CreatedBy *int64 // the admin who started it (HTTP), nil from the CLI
 	Origin    string // "cli" (default) or "http"
+	// Runner names the process that runs the job (stored with its options):
+	// a restarted server fails the jobs its previous process left open
+	// (FailInterrupted).
+	Runner string
 
 	// Progress, when set, is called from the import's goroutines (one at a
 	// time) as it advances.
@@ -455,6 +459,9 @@ func (r *run) stage(send func(*stageRow) error, row *stageRow) error {
 		if plan, ok := planUnits(row.geom, row.floors, row.flats, row.singleUnit, r.opts.Estimates); ok {
 			row.unitStrips = orb.MultiPolygon(plan.strips)
 			row.fills = plan.fills
+			if plan.clips != nil {
+				row.unitClips = orb.MultiPolygon(plan.clips)
+			}
 		}
 	}
 	if err := send(row); err != nil {
@@ -586,6 +593,12 @@ func jobOptions(o Options) map[string]any {
 	}
 	if len(o.FieldMap) > 0 {
 		m["map"] = o.FieldMap
+	}
+	if o.SkipUnits {
+		m["derive_units"] = false
+	}
+	if o.Runner != "" {
+		m["runner"] = o.Runner
 	}
 	return m
 }

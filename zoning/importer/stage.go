@@ -41,6 +41,7 @@ type stageRow struct {
 	// and whether the strips are the units themselves.
 	unitStrips orb.MultiPolygon
 	fills      bool
+	unitClips  orb.MultiPolygon // the footprint clipped to each strip, when done in Go
 }
 
 // buildingArea is the footprint area in m² for the population estimate:
@@ -62,7 +63,7 @@ var stageColumns = []string{
 	"seq", "layer", "source_id", "kind", "road_class", "name", "name_en",
 	"addr_district", "addr_street", "addr_community", "addr_compound", "addr_number",
 	"floors", "flats", "single_unit", "population", "building_ref", "number",
-	"enclosed", "poorly_ventilated", "fills", "h3_r11", "area_m2", "wkb", "unit_wkb",
+	"enclosed", "poorly_ventilated", "fills", "h3_r11", "area_m2", "wkb", "unit_wkb", "clip_wkb",
 }
 
 func nullIfEmpty(s string) any {
@@ -75,13 +76,20 @@ func nullIfEmpty(s string) any {
 // values encodes the row for COPY: geometry as WKB, and for a building the
 // H3 cell of an interior point of its footprint.
 func (r *stageRow) values(seq int64) ([]any, error) {
-	var g, h3, area, strips any
+	var g, h3, area, strips, clips any
 	if len(r.unitStrips) > 0 {
 		b, err := wkb.Marshal(r.unitStrips)
 		if err != nil {
 			return nil, fmt.Errorf("encode unit strips of %s: %w", r.sourceID, err)
 		}
 		strips = b
+	}
+	if len(r.unitClips) > 0 {
+		b, err := wkb.Marshal(r.unitClips)
+		if err != nil {
+			return nil, fmt.Errorf("encode clipped units of %s: %w", r.sourceID, err)
+		}
+		clips = b
 	}
 	if r.geom != nil {
 		b, err := wkb.Marshal(r.geom)
@@ -102,7 +110,7 @@ func (r *stageRow) values(seq int64) ([]any, error) {
 		seq, r.layer, r.sourceID, nullIfEmpty(r.kind), nullIfEmpty(r.roadClass), r.name, r.nameEn,
 		r.addrDistrict, r.addrStreet, r.addrCommunity, r.addrCompound, r.addrNumber,
 		r.floors, r.flats, r.singleUnit, r.population, nullIfEmpty(r.buildingRef), r.number,
-		r.enclosed, r.poorlyVentilated, r.fills, h3, area, g, strips,
+		r.enclosed, r.poorlyVentilated, r.fills, h3, area, g, strips, clips,
 	}, nil
 }
 

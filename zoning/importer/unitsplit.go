@@ -11,12 +11,19 @@ import (
 
 // unitPlan is how a residential footprint would be cut into units: n strips
 // across its long axis. When the footprint fills its minimum-area rectangle
-// (to 0.5%), the strips are the units; otherwise each unit is the footprint
-// clipped to its strip, which PostGIS computes (ST_Intersection) only for
-// the buildings that get derived units.
+// (to 0.5%), the strips are the units. Otherwise each unit is the footprint
+// clipped to its strip: clipped here (clipStrips) when the footprint is one
+// polygon without holes that each cut line crosses at most twice, so that
+// every piece is one simple polygon; else by PostGIS (ST_Intersection), only
+// for the buildings that get derived units. A GEOS overlay per unit cost
+// about as much as everything else of a derived unit together.
 type unitPlan struct {
 	strips []orb.Polygon // lon/lat, number i+1 is strips[i]
-	fills  bool
+	fills  bool          // the strips are the units
+	// clips, when not nil, are the footprint clipped to each strip here;
+	// the database checks them with ST_IsValid before it trusts them, and
+	// clips a footprint it had to repair itself.
+	clips  []orb.Polygon
 	length float64 // of the long side, metres
 }
 
@@ -96,7 +103,107 @@ func planUnits(g orb.Geometry, floors, flats *int32, singleUnit bool, e Estimate
 		}
 		plan.strips = append(plan.strips, orb.Polygon{ring})
 	}
+	if !plan.fills && n > 1 && len(polys) == 1 && len(polys[0]) == 1 && area > 0 {
+		if clips, ok := clipStrips(polys[0][0], plane, o, u, n); ok {
+			plan.clips = clips
+		}
+	}
 	return plan, true
+}
+
+// clipMinArea is the smallest piece (m²) clipStrips makes; a smaller one
+// leaves the building to PostGIS.
+const clipMinArea = 0.01
+
+// clipStrips cuts the outer ring of a footprint (lon/lat) into the n strips
+// of its rectangle: strip i holds the points whose position along u from o
+// lies in [i/n, (i+1)/n] of it (the footprint lies inside the rectangle, so
+// only the n-1 inner cut lines matter). It refuses (false) unless every cut
+// line crosses the ring exactly twice and passes no vertex closely: then
+// each side of a cut is one piece, and Sutherland-Hodgman clipping by the
+// two half-planes of a strip gives exactly that piece as a simple polygon.
+// Vertices of the footprint keep their coordinates; the points on the cuts
+// are computed in the local plane.
+func clipStrips(ring orb.Ring, plane geo.LocalPlane, o, u [2]float64, n int) ([]orb.Polygon, bool) {
+	length := norm(u)
+	ux, uy := u[0]/length, u[1]/length
+	type vertex struct {
+		t  float64    // along u, metres from o
+		xy [2]float64 // local plane
+		ll orb.Point  // lon/lat
+	}
+	if len(ring) < 4 || ring[0] != ring[len(ring)-1] {
+		return nil, false
+	}
+	vs := make([]vertex, 0, len(ring)-1)
+	for _, q := range ring[:len(ring)-1] {
+		x, y := plane.XY(q[0], q[1])
+		vs = append(vs, vertex{t: (x-o[0])*ux + (y-o[1])*uy, xy: [2]float64{x, y}, ll: q})
+	}
+	const eps = 1e-4 // metres
+	for i := 1; i < n; i++ {
+		c := length * float64(i) / float64(n)
+		crossings := 0
+		for j, a := range vs {
+			if math.Abs(a.t-c) < eps {
+				return nil, false
+			}
+			if b := vs[(j+1)%len(vs)]; (a.t < c) != (b.t < c) {
+				crossings++
+			}
+		}
+		if crossings != 2 {
+			return nil, false
+		}
+	}
+	// cut keeps the part of poly on one side of t = c (below when keepBelow).
+	cut := func(poly []vertex, c float64, keepBelow bool) []vertex {
+		in := func(v vertex) bool { return (v.t < c) == keepBelow }
+		var out []vertex
+		for j, a := range poly {
+			b := poly[(j+1)%len(poly)]
+			if in(a) {
+				out = append(out, a)
+			}
+			if in(a) != in(b) {
+				// On the footprint's edge, in lon/lat as in the plane.
+				k := (c - a.t) / (b.t - a.t)
+				xy := [2]float64{a.xy[0] + k*(b.xy[0]-a.xy[0]), a.xy[1] + k*(b.xy[1]-a.xy[1])}
+				ll := orb.Point{a.ll[0] + k*(b.ll[0]-a.ll[0]), a.ll[1] + k*(b.ll[1]-a.ll[1])}
+				out = append(out, vertex{t: c, xy: xy, ll: ll})
+			}
+		}
+		return out
+	}
+	strips := make([]orb.Polygon, 0, n)
+	for i := 0; i < n; i++ {
+		piece := vs
+		if i > 0 {
+			piece = cut(piece, length*float64(i)/float64(n), false)
+		}
+		if i < n-1 {
+			piece = cut(piece, length*float64(i+1)/float64(n), true)
+		}
+		if len(piece) < 3 {
+			return nil, false
+		}
+		xy := make([][2]float64, 0, len(piece)+1)
+		out := make(orb.Ring, 0, len(piece)+1)
+		for _, v := range piece {
+			xy = append(xy, v.xy)
+			out = append(out, v.ll)
+		}
+		xy = append(xy, piece[0].xy)
+		out = append(out, piece[0].ll)
+		if math.Abs(shoelace(xy)) < clipMinArea {
+			return nil, false
+		}
+		if shoelaceLonLat(out) < 0 {
+			slices.Reverse(out)
+		}
+		strips = append(strips, orb.Polygon{out})
+	}
+	return strips, true
 }
 
 // unitCount is N of Estimates: 1 for single-family types, from the flats

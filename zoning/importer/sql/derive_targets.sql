@@ -1,7 +1,7 @@
 -- Residential buildings of this import whose units are derived now: those
 -- added, those changed whose units are derived, and those with no units.
 CREATE TEMP TABLE import_derive ON COMMIT DROP AS
-SELECT b.id, b.geom, b.population, b.floors, r.unit_wkb, r.fills,
+SELECT b.id, b.geom, b.population, b.floors, r.unit_wkb, r.clip_wkb, r.fills,
        ST_NumGeometries(ST_GeomFromWKB(r.unit_wkb)) AS n,
        coalesce(t.inserted, false) AS new, r.status = 'repaired' AS repaired
 FROM import_rows r

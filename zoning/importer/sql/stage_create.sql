@@ -23,7 +23,8 @@ CREATE TEMP TABLE import_params (
 -- One row per feature and layer as read from the file; geometry as WKB.
 -- Layer 'scope' is the area of --county-relation. A residential building
 -- carries the strips its units would be (unit_wkb, a MultiPolygon, strip i
--- is unit i) and whether they are the units themselves (fills; unitsplit.go).
+-- is unit i) and whether they are the units themselves (fills); clip_wkb, when
+-- set, is the footprint clipped to each strip in Go (unitsplit.go).
 CREATE TEMP TABLE import_stage (
     seq                bigint NOT NULL,
     layer              text NOT NULL,
@@ -49,7 +50,8 @@ CREATE TEMP TABLE import_stage (
     h3_r11             bigint,
     area_m2            double precision,
     wkb                bytea,
-    unit_wkb           bytea
+    unit_wkb           bytea,
+    clip_wkb           bytea
 ) ON COMMIT DROP;
 
 -- The area the import covers (--county-relation or --bbox); empty: everything.
