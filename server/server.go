@@ -113,6 +113,7 @@ func (s *Server) routes() {
 	s.zoneRoutes()
 	s.tileRoutes()
 	s.publicRoutes()
+	s.appRoutes()
 }
 
 // healthz answers while the process runs.
