@@ -238,8 +238,21 @@ func TestAppAPI(t *testing.T) {
 	if len(pv.Notices) != 0 {
 		t.Fatalf("the story published everything, yet the preview has %d notices", len(pv.Notices))
 	}
-	e.do(request{method: "POST", path: fmt.Sprintf("/api/v1/proposals/%d/approve", ps.Proposals[0].ID), cookie: ex.cookie, csrf: ex.csrf,
-		json: map[string]any{"reason": "app api test"}}).expect(t, http.StatusCreated, "approve")
+	// Approve a fresh proposal that no active zone overlaps (the others are
+	// refused with 409).
+	approved := false
+	for _, p := range ps.Proposals {
+		r := e.do(request{method: "POST", path: fmt.Sprintf("/api/v1/proposals/%d/approve", p.ID), cookie: ex.cookie, csrf: ex.csrf,
+			json: map[string]any{"reason": "app api test"}})
+		if r.StatusCode == http.StatusCreated {
+			approved = true
+			break
+		}
+		r.expect(t, http.StatusConflict, "approve an overlapping proposal")
+	}
+	if !approved {
+		t.Fatal("no fresh proposal could be approved")
+	}
 	var before int
 	if err := e.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notices`).Scan(&before); err != nil {
 		t.Fatal(err)

@@ -119,6 +119,7 @@ try {
     await login('expert');
     out.metrics.loginToMapMs = Date.now() - t0;
     out.metrics.firstRenderMs = Math.round(await page.evaluate(() => window.rzApp.firstRender));
+    out.metrics.mapLoadMs = Math.round(await page.evaluate(() => window.rzApp.mapLoadMs));
     out.metrics.navigation = await page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0];
       const res = performance.getEntriesByType('resource').filter((r) => /\/app\/assets\//.test(r.name));
@@ -231,11 +232,79 @@ try {
       const p = m.project(ring[0]);
       return { x: p.x + canvas.left, y: p.y + canvas.top };
     });
+    // Drop the vertex 4 px off the nearest corner of a building outside
+    // the zone: snapping must put it on the corner.
+    // (A corner where the moved ring stays simple: terra-draw refuses a
+    // self-intersecting drag.)
+    const corner = await page.evaluate(async ({ x, y }) => {
+      const m = window.rzApp.map;
+      const canvas = m.getCanvas().getBoundingClientRect();
+      const members = window.rzApp.S.target.buildingIDs;
+      const d = window.rzApp.draw;
+      const sel = d.getSnapshot().find((f) => f.properties.selected);
+      const ring = sel.geometry.coordinates[0].map((c) => { const p = m.project(c); return [p.x, p.y]; });
+      const cross = (o, a, b) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+      const hits = (a, b, c, e) => cross(c, e, a) * cross(c, e, b) < 0 && cross(a, b, c) * cross(a, b, e) < 0;
+      const simple = (r) => {
+        const n = r.length - 1;
+        for (let i = 0; i < n; i++) for (let j = i + 2; j < n; j++) {
+          if (i === 0 && j === n - 1) continue;
+          if (hits(r[i], r[i + 1], r[j], r[j + 1])) return false;
+        }
+        return true;
+      };
+      // True footprint corners from the API (tile geometry has clip
+      // vertices at tile edges that are not corners).
+      const near = [];
+      for (const f of m.queryRenderedFeatures({ layers: ['buildings'] })) {
+        if (members.has(Number(f.id)) || near.some((n) => n.id === Number(f.id))) continue;
+        const fr = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
+        const p = m.project(fr[0]);
+        near.push({ id: Number(f.id), d: Math.hypot(p.x + canvas.left - x, p.y + canvas.top - y) });
+      }
+      near.sort((a, b) => a.d - b.d);
+      const cands = [];
+      for (const { id } of near.slice(0, 8)) {
+        const b = await (await fetch('/api/v1/app/buildings/' + id)).json();
+        const fr = b.geometry.type === 'Polygon' ? b.geometry.coordinates[0] : b.geometry.coordinates[0][0];
+        const px = fr.map((c) => { const q = m.project(c); return [q.x, q.y]; });
+        for (let k = 0; k + 1 < fr.length; k++) {
+          const c = fr[k];
+          // A corner, not a point on a straight edge (tiles drop those).
+          const prev = px[(k - 1 + fr.length - 1) % (fr.length - 1)], next = px[k + 1];
+          const turn = Math.abs(cross(prev, px[k], next)) / (Math.hypot(px[k][0] - prev[0], px[k][1] - prev[1]) * Math.hypot(next[0] - px[k][0], next[1] - px[k][1]) || 1);
+          if (turn < 0.2) continue;
+          const p = m.project(c);
+          const dist = Math.hypot(p.x + canvas.left - x, p.y + canvas.top - y);
+          if (dist < 30 || dist > 250) continue;
+          const moved = ring.map((q, i) => (i === 0 || i === ring.length - 1 ? [p.x, p.y] : q));
+          if (simple(moved)) cands.push({ d: dist, x: p.x + canvas.left, y: p.y + canvas.top, lnglat: c });
+        }
+      }
+      cands.sort((a, b) => a.d - b.d);
+      return cands[0] ?? null;
+    }, pt);
+    check(corner, 'a building corner near the vertex');
     await page.mouse.move(pt.x, pt.y);
     await page.mouse.down();
-    for (let i = 1; i <= 10; i++) await page.mouse.move(pt.x + i * 2, pt.y + i * 1.5);
+    const tx = corner.x + 4, ty = corner.y - 3;
+    for (let i = 1; i <= 12; i++) await page.mouse.move(pt.x + ((tx - pt.x) * i) / 12, pt.y + ((ty - pt.y) * i) / 12);
     await page.mouse.up();
     await page.waitForFunction(() => window.rzApp.history.state.geom !== null, null, { timeout: 10000 });
+    const snapped = await page.evaluate((c) => {
+      const m = window.rzApp.map;
+      const g = window.rzApp.history.state.geom;
+      const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
+      const target = m.project(c.lnglat);
+      let best = Infinity;
+      for (const poly of polys) for (const ring of poly) for (const v of ring) {
+        const p = m.project(v);
+        best = Math.min(best, Math.hypot(p.x - target.x, p.y - target.y));
+      }
+      return best;
+    }, corner);
+    out.metrics.snapDistancePx = Math.round(snapped * 100) / 100;
+    check(snapped < 1, `the dragged vertex snapped to the building corner (${snapped.toFixed(2)} px off, dropped 5 px off)`);
     await idle();
     await shot('vertex-dragged');
     await page.keyboard.press('Control+z');

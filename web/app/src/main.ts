@@ -51,7 +51,7 @@ const history = new History<Draft>({ add: [], remove: [], geom: null });
 const footprints = new Map<number, any>(); // building id -> GeoJSON feature
 let map: MLMap;
 let draw: TerraDraw | null = null;
-const app = { S, history, get map() { return map; }, get draw() { return draw; }, firstRender: 0, ready: false };
+const app = { S, history, get map() { return map; }, get draw() { return draw; }, firstRender: 0, mapLoadMs: 0, ready: false };
 (window as any).rzApp = app;
 
 const $ = <T extends HTMLElement = HTMLElement>(sel: string, root: ParentNode = document) => root.querySelector(sel) as T;
@@ -122,6 +122,9 @@ async function signedIn(me: Me) {
   $('#login').hidden = true;
   $('#login').innerHTML = '';
   S.tab = isExpert() ? 'proposals' : 'publish';
+  // Experts see every active zone from the zones API; publishers, who may
+  // not read it, the published zones of the tiles.
+  S.layers.published = !isExpert();
   const { counties } = await api<{ counties: County[] }>('GET', '/api/v1/app/counties');
   S.counties = counties;
   const fromURL = Number(new URLSearchParams(location.search).get('county'));
@@ -443,6 +446,7 @@ async function initMap() {
   map.addControl(new maplibregl.NavigationControl(), 'top-right');
   map.addControl(new maplibregl.ScaleControl({}), 'bottom-right');
   await new Promise<void>((res) => map.once('load', () => res()));
+  app.mapLoadMs = performance.now() - t0;
   const level = ['match', ['get', 'level'], 'high', '#d7301f', 'medium', '#fc8d59', '#fdcc8a'] as any;
   for (const s of ['rz-zones', 'rz-proposals', 'rz-barriers', 'rz-delta', 'rz-other', 'rz-search']) map.addSource(s, { type: 'geojson', data: empty as any });
   map.addLayer({ id: 'rz-proposals-fill', type: 'fill', source: 'rz-proposals', paint: { 'fill-color': '#6a51a3', 'fill-opacity': ['case', ['boolean', ['get', 'sel'], false], 0.3, 0.12] } });
@@ -454,6 +458,9 @@ async function initMap() {
   map.addLayer({ id: 'rz-delta-line', type: 'line', source: 'rz-delta', paint: { 'line-color': ['match', ['get', 'd'], 'add', '#14532d', '#7f1d1d'], 'line-width': 1.5 } });
   map.addLayer({ id: 'rz-other-line', type: 'line', source: 'rz-other', paint: { 'line-color': '#ea580c', 'line-width': 3, 'line-dasharray': [1, 1] } });
   map.addLayer({ id: 'rz-search-line', type: 'line', source: 'rz-search', paint: { 'line-color': '#0ea5e9', 'line-width': 4 } });
+  // Footprints are drawn from z14: at the county overview they are specks,
+  // and skipping them keeps the first render fast in a city of a million.
+  if (map.getLayer('buildings')) map.setLayerZoomRange('buildings', 14, 24);
   applyLayers();
   fitCounty();
   map.once('idle', () => { app.firstRender = performance.now() - t0; app.ready = true; document.body.dataset.ready = 'true'; });
@@ -694,6 +701,7 @@ function initDraw() {
     const ll = map.unproject(s.point as [number, number]);
     return [Math.round(ll.lng * 1e6) / 1e6, Math.round(ll.lat * 1e6) / 1e6];
   };
+  (app as any).snapAt = (x: number, y: number) => snapFn({ containerX: x, containerY: y } as TerraDrawMouseEvent);
   const polygonFlags = {
     feature: {
       draggable: false,
