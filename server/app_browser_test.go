@@ -83,7 +83,7 @@ func TestExpertAppInBrowser(t *testing.T) {
 	m, _ := json.Marshal(r.Metrics)
 	t.Logf("metrics: %s", m)
 	t.Logf("%d screenshots in %s; browser suite took %s", len(r.Screenshots), shots, time.Since(start).Round(time.Second))
-	if runErr != nil || r.Failed || len(r.Steps) < 12 {
+	if runErr != nil || r.Failed || len(r.Steps) < 14 {
 		t.Fatalf("the expert app failed in the browser after %d steps: %v\nerrors: %q", len(r.Steps), runErr, r.Errors)
 	}
 	for _, e := range r.Errors {

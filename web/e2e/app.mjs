@@ -347,6 +347,39 @@ try {
     await page.waitForFunction(() => window.rzApp.S.zone?.current_version === 5 && !window.rzApp.S.target);
   });
 
+  await step('polygon tool: an overlapping part is refused with the reason, a separate part is added; cancel', async () => {
+    await page.click('[data-tab=zone]');
+    await page.click('[data-testid=start-edit]');
+    await zoomToZone(17);
+    const c = await page.evaluate(() => {
+      const m = window.rzApp.map;
+      const g = window.rzApp.S.zone.current.geometry;
+      const ring = g.type === 'Polygon' ? g.coordinates[0] : g.coordinates[0][0];
+      const r = m.getCanvas().getBoundingClientRect();
+      const p = m.project(ring[0]);
+      return { x: p.x + r.left, y: p.y + r.top, w: r.width, left: r.left, top: r.top, h: r.height };
+    });
+    const tri = async (x, y, s) => {
+      for (const [dx, dy] of [[0, 0], [s, 0], [s / 2, s], [0, 0]]) { await page.mouse.click(x + dx, y + dy); await page.waitForTimeout(150); }
+    };
+    await page.keyboard.press('p');
+    // Over the zone's corner: overlaps the part.
+    await tri(c.x - 20, c.y - 20, 40);
+    await waitMsg(/overlap/);
+    check(await page.evaluate(() => window.rzApp.history.state.geom === null), 'the overlapping shape was not taken');
+    await shot('invalid-refused');
+    // Far from the zone (a corner of the map): a new part.
+    await page.keyboard.press('p');
+    await tri(c.left + c.w - 160, c.top + c.h - 160, 60);
+    await page.waitForFunction(() => window.rzApp.history.state.geom?.type === 'MultiPolygon');
+    const parts = await page.evaluate(() => ({ now: window.rzApp.history.state.geom.coordinates.length,
+      before: window.rzApp.S.zone.current.geometry.type === 'Polygon' ? 1 : window.rzApp.S.zone.current.geometry.coordinates.length }));
+    check(parts.now === parts.before + 1, 'one more part: ' + JSON.stringify(parts));
+    await shot('part-drawn');
+    await page.getByRole('button', { name: /^(取消|Cancel)$/ }).click();
+    await page.waitForFunction(() => !window.rzApp.S.target);
+  });
+
   await step('record a screening round; the lifting countdown shows', async () => {
     await page.click('[data-tab=zone]');
     await page.waitForSelector('[data-testid=countdown]');

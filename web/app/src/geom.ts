@@ -127,13 +127,15 @@ export function segmentsCross(a: Position, b: Position, c: Position, d: Position
   return (d1 === 0 && on(c, d, a)) || (d2 === 0 && on(c, d, b)) || (d3 === 0 && on(a, b, c)) || (d4 === 0 && on(a, b, d));
 }
 
-/** selfIntersection finds two crossing edges of a closed ring. */
+/** selfIntersection finds two edges of a closed ring that cross each other.
+ * Rings that only touch themselves at a point are left to the server, which
+ * knows PostGIS's rules for them. */
 export function selfIntersection(r: Ring): [number, number] | null {
   const n = r.length - 1;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
       if (j === i + 1 || (i === 0 && j === n - 1)) continue; // neighbours share a vertex
-      if (segmentsCross(r[i], r[i + 1], r[j], r[j + 1])) return [i, j];
+      if (properCross(r[i], r[i + 1], r[j], r[j + 1])) return [i, j];
     }
   }
   return null;

@@ -279,7 +279,7 @@ function zonePanel(): string {
     const today = new Date(l.today);
     const days = Math.round((new Date(l.earliest_lifting).getTime() - today.getTime()) / 86400000);
     lift = `<h3>${esc(t('lifting'))}</h3><dl class="nums"><dt>${esc(t('earliest'))}</dt><dd>${esc(l.earliest_lifting)}</dd></dl>
-      <div data-testid="countdown">${days > 0 ? esc(t('countdown', { d: days })) : esc(t('liftToday'))}</div>
+      <div data-testid="countdown">${days > 0 ? esc(t('countdown', { d: days })) : l.eligible ? esc(t('liftToday')) : esc(t('earliestPassed'))}</div>
       <div class="msg ${l.eligible ? 'ok' : 'warn'}" data-testid="eligible">${esc(l.eligible ? t('eligible') : t('notEligible'))}<br><span class="muted">${esc((l.reasons || []).join(' '))}</span></div>`;
   }
   const active = z.status === 'active';

@@ -66,6 +66,11 @@ describe('validate', () => {
     expect(selfIntersection(bow)).not.toBeNull();
     expect(() => validate({ type: 'Polygon', coordinates: [bow] })).toThrowError(/crosses itself/);
   });
+  it('leaves a ring touching itself at a point to the server', () => {
+    // A vertex on another edge (a pinch): not a crossing.
+    const pinch: [number, number][] = [[0, 0], [4, 0], [4, 4], [2, 0], [0, 4], [0, 0]];
+    expect(selfIntersection(pinch)).toBeNull();
+  });
   it('accepts a square and parts touching at a corner', () => {
     expect(selfIntersection(sq(0, 0, 1))).toBeNull();
     expect(() => validate({ type: 'MultiPolygon', coordinates: [[sq(0, 0, 1)], [sq(1, 1, 1)]] })).not.toThrow();
