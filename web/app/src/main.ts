@@ -150,11 +150,11 @@ function renderTop() {
   const top = $('#top');
   const c = S.counties;
   top.innerHTML = `<h1>${esc(t('app'))}</h1>
-    <label class="sr">${esc(t('county'))} <select id="county" data-testid="county">${c.map((x) => `<option value="${x.id}" ${x.id === S.county ? 'selected' : ''}>${esc(getLang() === 'en' && x.name_en ? x.name_en : x.name)}</option>`).join('')}</select></label>
+    <label><span class="lbl">${esc(t('county'))}</span> <select id="county" data-testid="county">${c.map((x) => `<option value="${x.id}" ${x.id === S.county ? 'selected' : ''}>${esc(getLang() === 'en' && x.name_en ? x.name_en : x.name)}</option>`).join('')}</select></label>
     <div class="searchbox"><input id="search" type="search" placeholder="${esc(t('search'))}" aria-label="${esc(t('search'))}"><ul class="results" id="results" hidden></ul></div>
-    ${isExpert() ? `<label>${esc(t('asOf'))} <input id="asof" type="datetime-local" value="${esc(S.asOf)}"></label><button id="asofNow">${esc(t('now'))}</button>` : ''}
+    ${isExpert() ? `<label title="${esc(t('asOf'))}"><span class="lbl">${esc(t('asOf'))}</span> <input id="asof" type="datetime-local" value="${esc(S.asOf)}" aria-label="${esc(t('asOf'))}"></label><button id="asofNow">${esc(t('now'))}</button>` : ''}
     <span class="grow"></span>
-    <span data-testid="who">${esc(t('signedInAs', { user: S.me?.user?.username ?? '', role: t('role.' + role()) }))}</span>
+    <span data-testid="who" class="who">${esc(t('signedInAs', { user: S.me?.user?.username ?? '', role: t('role.' + role()) }))}</span>
     <button id="lang">${esc(t('lang'))}</button><button id="logout">${esc(t('logout'))}</button>`;
   $<HTMLSelectElement>('#county').onchange = async (e) => {
     S.county = Number((e.target as HTMLSelectElement).value);
