@@ -36,7 +36,7 @@ const browser = await chromium.launchPersistentContext(profile, {
     '--enable-unsafe-swiftshader', '--use-angle=swiftshader'],
 });
 const page = browser.pages()[0] ?? await browser.newPage();
-page.setDefaultTimeout(30000);
+page.setDefaultTimeout(60000);
 page.on('pageerror', (e) => out.errors.push('pageerror: ' + String(e)));
 page.on('console', (m) => { if (m.type() === 'error') out.errors.push('console: ' + m.text()); });
 

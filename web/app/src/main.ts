@@ -522,8 +522,8 @@ async function runEngine() {
   if (params) body.params = params;
   const fc = await api('POST', '/api/v1/proposals', body);
   const n = fc.features.filter((f: any) => f.properties.kind === 'proposal').length;
-  const runID = fc.features.find((f: any) => f.properties.proposal_id)?.properties?.proposal_id ? (await api('GET', `/api/v1/app/runs?county=${S.county}`)).runs[0]?.id : '';
-  S.runInfo = t('run.done', { run: runID ?? '', n });
+  const { runs } = await api('GET', `/api/v1/app/runs?county=${S.county}`);
+  S.runInfo = t('run.done', { run: runs[0]?.id ?? '?', n });
   await loadProposals();
   renderSide();
 }
