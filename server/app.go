@@ -26,8 +26,9 @@ const appCSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'
 // index.html, never cached, so that a deployment is picked up at once.
 func (s *Server) appRoutes() {
 	gz := middleware.GzipWithConfig(middleware.GzipConfig{Level: 5})
-	s.echo.GET("/app", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/app/") })
-	s.echo.GET("/app/*", s.appFile, gz)
+	get := []string{http.MethodGet, http.MethodHead}
+	s.echo.Match(get, "/app", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/app/") })
+	s.echo.Match(get, "/app/*", s.appFile, gz)
 	s.appAPIRoutes()
 }
 

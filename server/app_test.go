@@ -64,6 +64,9 @@ func TestAppServing(t *testing.T) {
 	if r.Header.Get("Content-Encoding") != "gzip" {
 		t.Errorf("%s is not compressed for a client that accepts gzip", asset)
 	}
+	if r := e.do(request{method: "HEAD", path: "/app/" + asset}); r.StatusCode != http.StatusOK || len(r.body) != 0 {
+		t.Errorf("HEAD %s: %d with %d bytes", asset, r.StatusCode, len(r.body))
+	}
 	e.do(request{method: "GET", path: "/app/assets/missing-0000.js"}).expectError(t, http.StatusNotFound, "no file", "missing asset")
 	e.do(request{method: "GET", path: "/app/logo.png"}).expectError(t, http.StatusNotFound, "no file", "missing file")
 }
