@@ -9,15 +9,16 @@ GO         ?= go
 ADDR       ?= 127.0.0.1:8080
 DEMO_SEED  ?= 1
 DEMO_SIZE  ?= 20000
-# Packages the test suite uses beside PostGIS (independent clients and validators).
-TEST_DEBS  := postgresql-15-postgis-3 gdal-bin libxml2-utils osmium-tool chromium
+# Packages the test suite uses beside PostGIS (independent clients and validators;
+# chromium and a CJK font for the browser tests and their screenshots).
+TEST_DEBS  := postgresql-15-postgis-3 gdal-bin libxml2-utils osmium-tool chromium fonts-wqy-microhei
 GO_FILES   := $(shell find . -name '*.go' -not -path './web/*' 2>/dev/null) go.mod go.sum migrations/*.sql
 
 .PHONY: help deps build db-start db-stop migrate demo run test vet unit bench clean web
 
 help:
 	@echo "make run    install what is missing, start the local PostGIS, migrate, load the demo city, serve on http://$(ADDR)"
-	@echo "make test   the same set-up, then go vet and every test (unit, PostGIS integration, browser)"
+	@echo "make test   the same set-up, then go vet, the web app's unit tests and every Go test (unit, PostGIS integration, browser)"
 	@echo "make bench  benchmarks (see README, Performance)"
 	@echo "make db-stop  stop the local PostGIS"
 
@@ -39,10 +40,13 @@ deps:
 	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
-# web: the browser assets (MapLibre GL JS from npm, the public map script)
-# built into web/dist, which the binary embeds; rebuilt when their sources change.
-WEB_OUT    := web/dist/vendor/maplibre-gl.js
-$(WEB_OUT): web/package.json web/package-lock.json $(wildcard web/scripts/* web/src/*)
+# web: the browser assets built into web/dist, which the binary embeds: the
+# expert app (web/app: TypeScript, Vite, MapLibre GL JS, terra-draw) into
+# web/dist/app, MapLibre GL JS and the public map script into web/dist/vendor
+# and web/dist/embed.js; all from npm (package-lock.json), rebuilt when their
+# sources change.
+WEB_OUT    := web/dist/app/index.html
+$(WEB_OUT): web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json $(wildcard web/scripts/* web/src/* web/app/*.html web/app/src/*)
 	cd web && npm ci --no-audit --no-fund && npm run build
 	@touch $(WEB_OUT)
 
@@ -79,7 +83,10 @@ run: demo
 vet:
 	$(GO) vet ./...
 
-test: db-start vet
+# test: go vet, the expert app's unit tests (vitest), then every Go test,
+# including the browser suites (server/*browser_test.go run web/e2e/*.mjs).
+test: db-start vet web
+	cd web && npm test
 	$(GO) test -race -timeout 40m ./...
 
 bench: db-start

@@ -115,6 +115,7 @@ func (s *Server) routes() {
 	s.publicRoutes()
 	s.ogcRoutes()
 	s.importRoutes()
+	s.appRoutes()
 }
 
 // healthz answers while the process runs.

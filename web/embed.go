@@ -1,6 +1,7 @@
 // Package web holds the browser assets of riskzone, built from npm packages
 // by `npm run build` (make web) into dist/ and embedded in the binary. The
-// server serves them under /assets/. A fresh clone builds without them
+// server serves vendor/ and embed.js under /assets/ and the expert app
+// (dist/app, built by Vite from app/) under /app/. A fresh clone builds without them
 // (dist/ holds only .keep): the pages then work without their maps.
 package web
 

@@ -1,0 +1,811 @@
+// The expert web app: review proposals, edit zones (click buildings; drag
+// vertices or draw with snapping), see versions and diffs, record
+// screenings, lift, and publish with a preview of the notice, CAP and Atom.
+import maplibregl, { type Map as MLMap, type MapMouseEvent, type GeoJSONSource } from 'maplibre-gl';
+import { TerraDraw, TerraDrawPolygonMode, TerraDrawSelectMode, type TerraDrawMouseEvent } from 'terra-draw';
+import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
+import { api, ApiError, setCSRF } from './api';
+import { t, setLang, getLang, type Lang } from './i18n';
+import { History } from './history';
+import { snap, type Pt } from './snap';
+import { splitForDraw, joinFromDraw, GeometryError, bbox, type Areal } from './geom';
+import 'maplibre-gl/dist/maplibre-gl.css';
+import './style.css';
+
+// ---- state ------------------------------------------------------------------
+
+interface Me { user: { id: number; username: string; display_name: string } | null; role: string; csrf_token?: string }
+interface County { id: number; name: string; name_en: string; bbox: [number, number, number, number] }
+
+/** What is being edited: a zone (version-checked) or a proposal (approve with edits). */
+interface Target { kind: 'zone' | 'proposal'; id: number; version: number; name: string; buildingIDs: Set<number>; geometry: Areal }
+/** One state of the editor; the history holds these. */
+interface Draft { add: number[]; remove: number[]; geom: Areal | null }
+
+type Tab = 'proposals' | 'zone' | 'history' | 'layers' | 'publish';
+type Tool = 'none' | 'buildings' | 'vertex' | 'draw' | 'hole';
+
+const S = {
+  me: null as Me | null,
+  counties: [] as County[],
+  county: 0,
+  tab: 'proposals' as Tab,
+  proposals: [] as any[],
+  selProposal: null as any,
+  zone: null as any, // GET /zones/:id
+  lifting: null as any,
+  versions: [] as any[],
+  diff: null as any,
+  target: null as Target | null,
+  tool: 'none' as Tool,
+  msg: null as { kind: 'ok' | 'err' | 'warn'; text: string } | null,
+  conflict: null as any,
+  preview: null as any,
+  publishResult: null as any,
+  asOf: '',
+  runInfo: '',
+  busy: false,
+  layers: { zones: true, published: false, proposals: true, buildings: true, barriers: true, admin: true, spread: false, cases: false } as Record<string, boolean>,
+};
+const history = new History<Draft>({ add: [], remove: [], geom: null });
+const footprints = new Map<number, any>(); // building id -> GeoJSON feature
+let map: MLMap;
+let draw: TerraDraw | null = null;
+const app = { S, history, get map() { return map; }, get draw() { return draw; }, firstRender: 0, mapLoadMs: 0, ready: false };
+(window as any).rzApp = app;
+
+const $ = <T extends HTMLElement = HTMLElement>(sel: string, root: ParentNode = document) => root.querySelector(sel) as T;
+const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const role = () => S.me?.role ?? 'public';
+const isExpert = () => role() === 'expert' || role() === 'admin';
+const isPublisher = () => role() === 'publisher' || role() === 'admin';
+const fmt = (n: number) => Number(n ?? 0).toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en');
+
+function toast(text: string) {
+  const el = $('#toast');
+  el.textContent = text;
+  el.classList.add('show');
+  clearTimeout((toast as any).h);
+  (toast as any).h = setTimeout(() => el.classList.remove('show'), 4000);
+}
+
+function setMsg(kind: 'ok' | 'err' | 'warn', text: string) { S.msg = { kind, text }; renderSide(); }
+
+async function guard(fn: () => Promise<void>) {
+  try {
+    S.busy = true;
+    await fn();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) { showLogin(); return; }
+    setMsg('err', e instanceof Error ? e.message : String(e));
+  } finally {
+    S.busy = false;
+  }
+}
+
+// ---- start and login --------------------------------------------------------
+
+async function start() {
+  const saved = localStorage.getItem('rz.lang');
+  setLang(saved === 'en' ? 'en' : 'zh');
+  const me = await api<Me>('GET', '/api/v1/auth/me');
+  if (!me.user || !['expert', 'publisher', 'admin'].includes(me.role)) { showLogin(); return; }
+  await signedIn(me);
+}
+
+function showLogin(err = '') {
+  const el = $('#login');
+  el.hidden = false;
+  el.innerHTML = `<form id="loginForm"><h1>${esc(t('app'))}</h1>
+    ${err ? `<div class="msg err" role="alert">${esc(err)}</div>` : ''}
+    <label class="f">${esc(t('username'))}<input name="username" autocomplete="username" required></label>
+    <label class="f">${esc(t('password'))}<input name="password" type="password" autocomplete="current-password" required></label>
+    <div class="row"><button class="primary" type="submit">${esc(t('login'))}</button>
+    <button type="button" id="loginLang">${esc(t('lang'))}</button></div></form>`;
+  $('#loginLang').onclick = () => { switchLang(); showLogin(err); };
+  $<HTMLFormElement>('#loginForm').onsubmit = async (ev) => {
+    ev.preventDefault();
+    const fd = new FormData(ev.target as HTMLFormElement);
+    try {
+      const me = await api<Me>('POST', '/api/v1/auth/login', { username: fd.get('username'), password: fd.get('password') });
+      if (!['expert', 'publisher', 'admin'].includes(me.role)) { showLogin(`role ${me.role}`); return; }
+      await signedIn(me);
+    } catch (e) {
+      showLogin(e instanceof Error ? e.message : String(e));
+    }
+  };
+}
+
+async function signedIn(me: Me) {
+  S.me = me;
+  setCSRF(me.csrf_token ?? '');
+  $('#login').hidden = true;
+  $('#login').innerHTML = '';
+  S.tab = isExpert() ? 'proposals' : 'publish';
+  // Experts see every active zone from the zones API; publishers, who may
+  // not read it, the published zones of the tiles.
+  S.layers.published = !isExpert();
+  const { counties } = await api<{ counties: County[] }>('GET', '/api/v1/app/counties');
+  S.counties = counties;
+  const fromURL = Number(new URLSearchParams(location.search).get('county'));
+  S.county = counties.find((c) => c.id === fromURL)?.id ?? counties[0]?.id ?? 0;
+  renderTop();
+  renderSide();
+  await initMap();
+  if (isExpert()) await Promise.all([loadProposals(), loadZones()]);
+  renderSide();
+}
+
+function switchLang() {
+  const l: Lang = getLang() === 'zh' ? 'en' : 'zh';
+  setLang(l);
+  localStorage.setItem('rz.lang', l);
+  document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
+  if (S.me) { renderTop(); renderSide(); }
+}
+
+// ---- top bar ----------------------------------------------------------------
+
+function renderTop() {
+  const top = $('#top');
+  const c = S.counties;
+  top.innerHTML = `<h1>${esc(t('app'))}</h1>
+    <label><span class="lbl">${esc(t('county'))}</span> <select id="county" data-testid="county">${c.map((x) => `<option value="${x.id}" ${x.id === S.county ? 'selected' : ''}>${esc(getLang() === 'en' && x.name_en ? x.name_en : x.name)}</option>`).join('')}</select></label>
+    <div class="searchbox"><input id="search" type="search" placeholder="${esc(t('search'))}" aria-label="${esc(t('search'))}"><ul class="results" id="results" hidden></ul></div>
+    ${isExpert() ? `<label title="${esc(t('asOf'))}"><span class="lbl">${esc(t('asOf'))}</span> <input id="asof" type="datetime-local" value="${esc(S.asOf)}" aria-label="${esc(t('asOf'))}"></label><button id="asofNow">${esc(t('now'))}</button>` : ''}
+    <span class="grow"></span>
+    <span data-testid="who" class="who">${esc(t('signedInAs', { user: S.me?.user?.username ?? '', role: t('role.' + role()) }))}</span>
+    <button id="lang">${esc(t('lang'))}</button><button id="logout">${esc(t('logout'))}</button>`;
+  $<HTMLSelectElement>('#county').onchange = async (e) => {
+    S.county = Number((e.target as HTMLSelectElement).value);
+    fitCounty();
+    S.preview = null;
+    if (isExpert()) await guard(async () => { await loadProposals(); await loadZones(); });
+    renderSide();
+  };
+  $('#lang').onclick = switchLang;
+  $('#logout').onclick = async () => { await api('POST', '/api/v1/auth/logout').catch(() => {}); location.reload(); };
+  const input = $<HTMLInputElement>('#search');
+  let timer = 0;
+  input.oninput = () => { clearTimeout(timer); timer = window.setTimeout(() => search(input.value), 250); };
+  if (isExpert()) {
+    $<HTMLInputElement>('#asof').onchange = async (e) => { S.asOf = (e.target as HTMLInputElement).value; await guard(loadZones); };
+    $('#asofNow').onclick = async () => { S.asOf = ''; renderTop(); await guard(loadZones); };
+  }
+}
+
+async function search(q: string) {
+  const ul = $('#results');
+  if (!q.trim()) { ul.hidden = true; return; }
+  await guard(async () => {
+    const fc = await api('GET', `/api/v1/app/search?county=${S.county}&q=${encodeURIComponent(q)}`);
+    ul.innerHTML = fc.features.length === 0 ? `<li>${esc(t('notFound'))}</li>` :
+      fc.features.map((f: any, i: number) => `<li data-i="${i}">${esc(f.properties.address || f.properties.name || '#' + f.id)} <span class="muted">${esc(t('population'))} ${f.properties.population}</span></li>`).join('');
+    ul.hidden = false;
+    ul.onclick = (e) => {
+      const li = (e.target as HTMLElement).closest('li');
+      const f = li && fc.features[Number(li.dataset.i)];
+      if (!f) return;
+      ul.hidden = true;
+      setData('rz-search', { type: 'FeatureCollection', features: [f] });
+      map.flyTo({ center: f.properties.center, zoom: 17 });
+    };
+  });
+}
+
+// ---- side panel -------------------------------------------------------------
+
+function tabs(): Tab[] {
+  const out: Tab[] = [];
+  if (isExpert()) out.push('proposals', 'zone', 'history');
+  out.push('layers');
+  if (isPublisher()) out.push('publish');
+  return out;
+}
+
+function renderSide() {
+  const side = $('#side');
+  const msg = S.msg ? `<div class="msg ${S.msg.kind}" role="alert" data-testid="msg">${esc(S.msg.text)}</div>` : '';
+  let body = '';
+  switch (S.tab) {
+    case 'proposals': body = proposalsPanel(); break;
+    case 'zone': body = zonePanel(); break;
+    case 'history': body = historyPanel(); break;
+    case 'layers': body = layersPanel(); break;
+    case 'publish': body = publishPanel(); break;
+  }
+  side.innerHTML = `<nav class="tabs" role="tablist">${tabs().map((x) => `<button role="tab" data-tab="${x}" aria-selected="${x === S.tab}">${esc(t('tab.' + x))}</button>`).join('')}</nav>
+    <section class="panel">${msg}${body}</section><div class="kbd">${esc(t('shortcuts'))}</div>`;
+  side.querySelectorAll<HTMLButtonElement>('[data-tab]').forEach((b) => (b.onclick = () => { S.tab = b.dataset.tab as Tab; S.msg = null; renderSide(); }));
+  bindSide(side);
+}
+
+function editorBlock(): string {
+  const tg = S.target;
+  if (!tg) return '';
+  const d = history.state;
+  const tool = (k: Tool, key: string, kbd: string) => `<button data-tool="${k}" class="${S.tool === k ? 'on' : ''}" title="${kbd}">${esc(t(key))}</button>`;
+  const conflict = S.conflict ? `<div class="msg warn" data-testid="conflict">${esc(t('conflict', { v: S.conflict.current_version, status: t('status.' + S.conflict.status) }))}
+      <div class="row"><button id="theirs">${esc(t('showTheirs'))}</button><button class="primary" id="reapply">${esc(t('reapply'))}</button></div>
+      ${S.conflict.theirs ? `<div class="muted" data-testid="theirs">${esc(t('version'))} ${S.conflict.theirs.current_version}: ${esc(S.conflict.theirs.current.author)} — ${esc(S.conflict.theirs.current.reason)} (${esc(t('population'))} ${S.conflict.theirs.current.population})</div>` : ''}</div>` : '';
+  return `<div class="card" data-testid="editor"><div class="t">${esc(t('edit'))}: ${esc(tg.name)}</div>
+    <div class="row">${tool('buildings', 'tool.buildings', 'B')}${tool('vertex', 'tool.vertex', 'V')}${tool('draw', 'tool.draw', 'P')}${tool('none', 'tool.none', 'Esc')}</div>
+    <div class="row"><button id="undo" ${history.canUndo ? '' : 'disabled'}>${esc(t('undo'))}</button><button id="redo" ${history.canRedo ? '' : 'disabled'}>${esc(t('redo'))}</button></div>
+    <div data-testid="pending">${esc(t('pendingChanges', { a: d.add.length, r: d.remove.length, g: d.geom ? t('geomChanged') : '' }))}</div>
+    <label class="f">${esc(t('reason'))}<input id="editReason" data-testid="reason"></label>
+    <div class="row"><button class="primary" id="save" data-testid="save">${esc(tg.kind === 'proposal' ? t('accept') : t('save'))}</button><button id="cancelEdit">${esc(t('cancel'))}</button></div>
+    ${conflict}</div>
+    <div class="legend muted"><i style="background:#16a34a"></i>${esc(t('legend.added'))} <i style="background:#dc2626"></i>${esc(t('legend.removed'))}</div>`;
+}
+
+function proposalsPanel(): string {
+  const now = new Date();
+  const local = new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  const list = S.proposals.length === 0 ? `<p class="muted">${esc(t('noProposals'))}</p>` : S.proposals.map((p) => {
+    const r = p.rationale || {};
+    const sel = S.selProposal?.id === p.id;
+    return `<div class="card ${sel ? 'sel' : ''}" data-proposal="${p.id}" data-testid="proposal">
+      <div class="t">${esc(p.name || '#' + p.id)} <span class="muted">#${p.id} · ${esc(t('level.' + p.level))} · ${esc(t('status.' + p.status))}</span></div>
+      <dl class="nums"><dt>${esc(t('population'))}</dt><dd data-testid="population">${fmt(p.population)}</dd>
+      <dt>${esc(t('staff'))}</dt><dd>${fmt(p.staff_required)}</dd>
+      <dt>${esc(t('buildings'))}</dt><dd>${fmt(p.buildings)}</dd>
+      <dt>${esc(t('onBarriers'))}</dt><dd>${Math.round((r.boundary_on_barriers ?? 0) * 100)}%${r.enlarged ? ' · ' + esc(t('enlarged')) : ''}</dd></dl>
+      <div class="muted">${esc(t('rationale'))}: ${esc((r.rules || []).join('; '))}</div>
+      ${sel ? `<div class="muted">${esc(t('barriers'))}: ${esc((p.boundary_barriers || []).slice(0, 8).map((b: any) => b.name || b.kind).join('、'))}</div>
+      <div class="row"><button class="primary" data-act="accept">${esc(t('accept'))}</button><button data-act="editaccept">${esc(t('editAccept'))}</button></div>
+      <label class="f">${esc(t('reason'))}<input data-testid="decision-reason" id="decisionReason"></label>
+      <div class="row"><button class="danger" data-act="reject">${esc(t('reject'))}</button></div>` : ''}
+    </div>`;
+  }).join('');
+  const editing = S.target?.kind === 'proposal' ? editorBlock() : '';
+  return `<h2>${esc(t('tab.proposals'))}</h2>
+    <div class="row"><button class="primary" id="run" data-testid="run">${esc(t('run'))}</button> <span class="muted" data-testid="run-info">${esc(S.runInfo)}</span></div>
+    <details><summary>${esc(t('params'))}</summary>
+    <label class="f">${esc(t('runAt'))}<input id="runAt" type="datetime-local" value="${local}"></label>
+    <label class="f">${esc(t('params'))}<textarea id="runParams" rows="2" placeholder='{"lookback_days": 14}'></textarea></label></details>
+    ${editing}${list}`;
+}
+
+function zonePanel(): string {
+  const z = S.zone;
+  const zs = (window as any).rzZones?.features ?? [];
+  const pick = `<h3>${esc(t('zones'))}</h3>${zs.map((f: any) => `<div class="card ${z?.id === f.properties.zone_id ? 'sel' : ''}" data-zone="${f.properties.zone_id}" data-testid="zone-card">
+      <span class="t">${esc(f.properties.name)}</span> <span class="muted">#${f.properties.zone_id} v${f.properties.version} · ${esc(t('population'))} ${fmt(f.properties.population)}</span></div>`).join('')}`;
+  if (!z) return `<h2>${esc(t('tab.zone'))}</h2><p class="muted">${esc(t('noZone'))}</p>${pick}`;
+  const c = z.current;
+  const l = S.lifting;
+  let lift = '';
+  if (l) {
+    const today = new Date(l.today);
+    const days = Math.round((new Date(l.earliest_lifting).getTime() - today.getTime()) / 86400000);
+    lift = `<h3>${esc(t('lifting'))}</h3><dl class="nums"><dt>${esc(t('earliest'))}</dt><dd>${esc(l.earliest_lifting)}</dd></dl>
+      <div data-testid="countdown">${days > 0 ? esc(t('countdown', { d: days })) : l.eligible ? esc(t('liftToday')) : esc(t('earliestPassed'))}</div>
+      <div class="msg ${l.eligible ? 'ok' : 'warn'}" data-testid="eligible">${esc(l.eligible ? t('eligible') : t('notEligible'))}<br><span class="muted">${esc((l.reasons || []).join(' '))}</span></div>`;
+  }
+  const active = z.status === 'active';
+  return `<h2 data-testid="zone-title">${esc(c.name)} <span class="muted">#${z.id} · ${esc(t('version'))} ${z.current_version} · ${esc(t('status.' + z.status))}</span></h2>
+    <dl class="nums"><dt>${esc(t('level'))}</dt><dd>${esc(t('level.' + c.level))}</dd>
+    <dt>${esc(t('population'))}</dt><dd data-testid="zone-population">${fmt(c.population)}</dd><dt>${esc(t('staff'))}</dt><dd>${fmt(c.staff_required)}</dd>
+    <dt>${esc(t('buildings'))}</dt><dd>${fmt(c.building_ids.length)}</dd><dt>${esc(t('area'))}</dt><dd>${fmt(Math.round(c.area_m2))} m²</dd></dl>
+    ${active && !S.target ? `<button class="primary" id="startEdit" data-testid="start-edit">${esc(t('edit'))}</button>` : ''}
+    ${S.target?.kind === 'zone' ? editorBlock() : ''}
+    ${lift}
+    ${active ? `<h3>${esc(t('screening'))}</h3>
+    <div class="row"><label>${esc(t('roundDate'))} <input id="scrDate" type="date" value="${esc(l?.today ?? '')}"></label></div>
+    <div class="row"><label>${esc(t('tested'))} <input id="scrTested" type="number" min="0" value="${c.population}" size="6"></label>
+    <label>${esc(t('negatives'))} <input id="scrNeg" type="number" min="0" value="${c.population}" size="6"></label>
+    <label>${esc(t('positives'))} <input id="scrPos" type="number" min="0" value="0" size="4"></label></div>
+    <button id="recordScreening" data-testid="record-screening">${esc(t('record'))}</button>
+    <h3>${esc(t('lift'))}</h3><label class="f">${esc(t('reason'))}<input id="liftReason"></label><button class="danger" id="lift">${esc(t('lift'))}</button>` : ''}
+    ${pick}`;
+}
+
+function historyPanel(): string {
+  const z = S.zone;
+  if (!z) return `<h2>${esc(t('history'))}</h2><p class="muted">${esc(t('noZone'))}</p>`;
+  const d = S.diff;
+  const diff = d ? `<div class="card" data-testid="diff"><div class="t">${esc(t('diff'))}: ${esc(t('diffOf', { from: d.from, to: d.to }))}</div>
+    <dl class="nums"><dt>${esc(t('buildingsAdded'))}</dt><dd data-testid="diff-added">${d.buildings_added.length}</dd>
+    <dt>${esc(t('buildingsRemoved'))}</dt><dd data-testid="diff-removed">${d.buildings_removed.length}</dd>
+    <dt>${esc(t('population'))}</dt><dd>${fmt(d.population_from)} → ${fmt(d.population_to)} (${d.population_delta >= 0 ? '+' : ''}${fmt(d.population_delta)})</dd>
+    <dt>${esc(t('staffFromTo'))}</dt><dd>${fmt(d.staff_required_from)} → ${fmt(d.staff_required_to)}</dd>
+    <dt>${esc(t('areaAdded'))}</dt><dd>${fmt(Math.round(d.area_added_m2))} m²</dd><dt>${esc(t('areaRemoved'))}</dt><dd>${fmt(Math.round(d.area_removed_m2))} m²</dd></dl>
+    <div class="legend muted"><i style="background:#16a34a"></i>${esc(t('legend.added'))} <i style="background:#dc2626"></i>${esc(t('legend.removed'))}</div></div>` : '';
+  return `<h2>${esc(t('history'))}: ${esc(z.current.name)}</h2>
+    <ul class="versions" data-testid="versions">${S.versions.slice().reverse().map((v: any) => `<li data-version="${v.version}" class="${d?.to === v.version ? 'sel' : ''}">
+      <b>v${v.version}</b> ${esc(v.change)} · ${esc(t('status.' + v.status))} · ${esc(t('population'))} ${fmt(v.population)}<br>
+      <span class="muted">${esc(new Date(v.valid_from).toLocaleString())} · ${esc(v.author)} · ${esc(v.reason)}</span></li>`).join('')}</ul>${diff}`;
+}
+
+const layerGroups: Record<string, string[]> = {
+  zones: ['rz-zones-fill', 'rz-zones-line'],
+  published: ['zones-fill', 'zones-line'],
+  proposals: ['rz-proposals-fill', 'rz-proposals-line', 'proposals-fill', 'proposals-line'],
+  buildings: ['buildings'],
+  barriers: ['water', 'waterways', 'ridges', 'walls', 'roads-minor', 'roads-secondary', 'roads-major', 'railways'],
+  admin: ['boundaries-community', 'boundaries-street', 'boundaries-county'],
+  spread: ['spread'],
+  cases: ['cases'],
+};
+const legendColors: Record<string, string> = {
+  zones: '#d7301f', published: '#fc8d59', proposals: '#6a51a3', buildings: '#ddd6cf', barriers: '#f9d88a', admin: '#54278f', spread: '#fb6a4a', cases: '#cb181d',
+};
+
+function layersPanel(): string {
+  const groups = Object.keys(layerGroups).filter((g) => isExpert() || !['zones', 'proposals', 'spread', 'cases'].includes(g));
+  return `<h2>${esc(t('layers'))}</h2>${groups.map((g) => `<label class="f legend"><input type="checkbox" data-layer="${g}" ${S.layers[g] ? 'checked' : ''}>
+    <i style="background:${legendColors[g]}"></i>${esc(t('layer.' + g))}</label>`).join('')}
+    <h3>${esc(t('legend'))}</h3><div class="legend">
+    <div><i style="background:#d7301f"></i>${esc(t('level.high'))}</div><div><i style="background:#fc8d59"></i>${esc(t('level.medium'))}</div>
+    <div><i style="background:#16a34a"></i>${esc(t('legend.added'))}</div><div><i style="background:#dc2626"></i>${esc(t('legend.removed'))}</div>
+    <div><i style="background:#f97316"></i>${esc(t('legend.barrier'))}</div></div>`;
+}
+
+function publishPanel(): string {
+  const p = S.preview;
+  let body = '';
+  if (p) {
+    body = p.notices.length === 0 ? `<p class="muted" data-testid="nothing-pending">${esc(t('nothingPending'))}</p>` : p.notices.map((n: any) => `<div class="card" data-testid="notice-preview">
+      <div class="t">${esc(n.title_zh)}</div><div class="muted">${esc(n.kind)} · CAP ${esc(n.cap_msg_type)}</div>
+      <h3>${esc(t('noticeZh'))}</h3><pre class="doc" data-testid="body-zh">${esc(n.body_zh)}</pre>
+      <h3>${esc(t('noticeEn'))}</h3><div class="t">${esc(n.title_en)}</div><pre class="doc" data-testid="body-en">${esc(n.body_en)}</pre>
+      <h3>${esc(t('cap'))}</h3><pre class="doc" data-testid="cap">${esc(n.cap_xml)}</pre>
+      <h3>${esc(t('atom'))}</h3><pre class="doc" data-testid="atom">${esc(n.atom)}</pre></div>`).join('') +
+      `<label class="f">${esc(t('reason'))}<input id="pubReason"></label><button class="primary" id="publishNow" data-testid="publish-now">${esc(t('publishNow'))}</button>`;
+  }
+  const done = S.publishResult ? `<div class="msg ok" data-testid="published">${esc(t('published', { ids: S.publishResult.map((n: any) => '#' + n.id).join(', ') }))}
+    <br><a href="/counties/${S.county}" target="_blank" rel="noopener">${esc(t('publicPage'))}</a></div>` : '';
+  return `<h2>${esc(t('publish'))}</h2><button id="preview" data-testid="preview">${esc(t('preview'))}</button>${done}${body}`;
+}
+
+function bindSide(side: HTMLElement) {
+  const on = (sel: string, fn: (el: HTMLElement) => void) => side.querySelectorAll<HTMLElement>(sel).forEach((el) => (el.onclick = () => fn(el)));
+  const val = (id: string) => (side.querySelector<HTMLInputElement>('#' + id)?.value ?? '').trim();
+  on('#run', () => guard(runEngine));
+  on('[data-proposal]', (el) => {
+    const p = S.proposals.find((x) => x.id === Number(el.dataset.proposal));
+    if (p && S.selProposal?.id !== p.id) selectProposal(p);
+  });
+  on('[data-act="accept"]', () => guard(async () => {
+    const reason = val('decisionReason') || 'accepted as proposed';
+    const z = await api('POST', `/api/v1/proposals/${S.selProposal.id}/approve`, { reason });
+    toast(t('accepted', { zone: '#' + z.id }));
+    S.selProposal = null;
+    await loadProposals(); await loadZones();
+    await selectZone(z.id);
+    S.tab = 'zone';
+    setMsg('ok', t('accepted', { zone: '#' + z.id }));
+  }));
+  on('[data-act="reject"]', () => guard(async () => {
+    const reason = val('decisionReason');
+    if (!reason) { setMsg('err', t('reasonRequired')); return; }
+    await api('POST', `/api/v1/proposals/${S.selProposal.id}/reject`, { reason });
+    S.selProposal = null;
+    await loadProposals();
+    setMsg('ok', t('rejected'));
+  }));
+  on('[data-act="editaccept"]', () => {
+    const p = S.selProposal;
+    beginEdit({ kind: 'proposal', id: p.id, version: 0, name: p.name, buildingIDs: new Set(p.building_ids ?? []), geometry: p.geometry });
+  });
+  on('[data-zone]', (el) => guard(() => selectZone(Number(el.dataset.zone))));
+  on('#startEdit', () => {
+    const z = S.zone;
+    beginEdit({ kind: 'zone', id: z.id, version: z.current_version, name: z.current.name, buildingIDs: new Set(z.current.building_ids), geometry: z.current.geometry });
+  });
+  on('[data-tool]', (el) => setTool(el.dataset.tool as Tool));
+  on('#undo', () => undo());
+  on('#redo', () => redo());
+  on('#save', () => guard(() => save(val('editReason'))));
+  on('#cancelEdit', () => endEdit());
+  on('#theirs', () => guard(showTheirs));
+  on('#reapply', () => guard(reapply));
+  on('[data-version]', (el) => guard(() => showDiff(Number(el.dataset.version))));
+  on('#recordScreening', () => guard(async () => {
+    const res = await api('POST', `/api/v1/zones/${S.zone.id}/screenings`, {
+      round_date: val('scrDate'), tested: Number(val('scrTested')), negatives: Number(val('scrNeg')), positives: Number(val('scrPos')),
+    });
+    S.lifting = res.lifting;
+    setMsg('ok', t('recorded'));
+  }));
+  on('#lift', () => guard(async () => {
+    const reason = val('liftReason');
+    if (!reason) { setMsg('err', t('reasonRequired')); return; }
+    await api('POST', `/api/v1/zones/${S.zone.id}/lift`, { reason, version: S.zone.current_version });
+    await loadZones(); await selectZone(S.zone.id);
+    setMsg('ok', t('lifted'));
+  }));
+  on('#preview', () => guard(async () => {
+    S.preview = await api('GET', `/api/v1/app/notice-preview?county=${S.county}`);
+    S.publishResult = null;
+    S.msg = null;
+    renderSide();
+  }));
+  on('#publishNow', () => guard(async () => {
+    const reason = val('pubReason');
+    const res = await api('POST', '/api/v1/notices', { county_id: S.county, reason: reason || undefined });
+    S.publishResult = res.notices;
+    S.preview = null;
+    S.msg = null;
+    renderSide();
+    if (map.getSource('riskzone')) map.refreshTiles?.('riskzone');
+  }));
+  side.querySelectorAll<HTMLInputElement>('[data-layer]').forEach((cb) => (cb.onchange = () => { S.layers[cb.dataset.layer!] = cb.checked; applyLayers(); }));
+}
+
+// ---- map --------------------------------------------------------------------
+
+const empty = { type: 'FeatureCollection', features: [] as any[] };
+function setData(src: string, data: any) { (map.getSource(src) as GeoJSONSource | undefined)?.setData(data); }
+
+async function initMap() {
+  if (map) return;
+  const t0 = performance.now();
+  const styleURL = isExpert() ? '/styles/expert.json' : '/styles/public.json';
+  map = new maplibregl.Map({ container: 'map', style: styleURL, hash: false, attributionControl: { compact: true }, fadeDuration: 0 });
+  map.addControl(new maplibregl.NavigationControl(), 'top-right');
+  map.addControl(new maplibregl.ScaleControl({}), 'bottom-right');
+  await new Promise<void>((res) => map.once('load', () => res()));
+  app.mapLoadMs = performance.now() - t0;
+  const level = ['match', ['get', 'level'], 'high', '#d7301f', 'medium', '#fc8d59', '#fdcc8a'] as any;
+  for (const s of ['rz-zones', 'rz-proposals', 'rz-barriers', 'rz-delta', 'rz-other', 'rz-search']) map.addSource(s, { type: 'geojson', data: empty as any });
+  map.addLayer({ id: 'rz-proposals-fill', type: 'fill', source: 'rz-proposals', paint: { 'fill-color': '#6a51a3', 'fill-opacity': ['case', ['boolean', ['get', 'sel'], false], 0.3, 0.12] } });
+  map.addLayer({ id: 'rz-proposals-line', type: 'line', source: 'rz-proposals', paint: { 'line-color': '#6a51a3', 'line-width': ['case', ['boolean', ['get', 'sel'], false], 3, 1.5], 'line-dasharray': [2, 1] } });
+  map.addLayer({ id: 'rz-zones-fill', type: 'fill', source: 'rz-zones', paint: { 'fill-color': level, 'fill-opacity': 0.3 } });
+  map.addLayer({ id: 'rz-zones-line', type: 'line', source: 'rz-zones', paint: { 'line-color': ['case', ['boolean', ['get', 'sel'], false], '#1d4ed8', level], 'line-width': ['case', ['boolean', ['get', 'sel'], false], 3.5, 2] } });
+  map.addLayer({ id: 'rz-barriers-line', type: 'line', source: 'rz-barriers', paint: { 'line-color': '#f97316', 'line-width': 5, 'line-opacity': 0.85 } });
+  map.addLayer({ id: 'rz-delta-fill', type: 'fill', source: 'rz-delta', paint: { 'fill-color': ['match', ['get', 'd'], 'add', '#16a34a', '#dc2626'], 'fill-opacity': 0.75 } });
+  map.addLayer({ id: 'rz-delta-line', type: 'line', source: 'rz-delta', paint: { 'line-color': ['match', ['get', 'd'], 'add', '#14532d', '#7f1d1d'], 'line-width': 1.5 } });
+  map.addLayer({ id: 'rz-other-line', type: 'line', source: 'rz-other', paint: { 'line-color': '#ea580c', 'line-width': 3, 'line-dasharray': [1, 1] } });
+  map.addLayer({ id: 'rz-search-line', type: 'line', source: 'rz-search', paint: { 'line-color': '#0ea5e9', 'line-width': 4 } });
+  // Footprints are drawn from z14: at the county overview they are specks,
+  // and skipping them keeps the first render fast in a city of a million.
+  if (map.getLayer('buildings')) map.setLayerZoomRange('buildings', 14, 24);
+  applyLayers();
+  fitCounty();
+  map.once('idle', () => { app.firstRender = performance.now() - t0; app.ready = true; document.body.dataset.ready = 'true'; });
+  map.on('click', onMapClick);
+  if (isExpert()) initDraw();
+}
+
+function applyLayers() {
+  if (!map) return;
+  for (const [g, ids] of Object.entries(layerGroups)) {
+    for (const id of ids) if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', S.layers[g] ? 'visible' : 'none');
+  }
+}
+
+function fitCounty() {
+  const c = S.counties.find((x) => x.id === S.county);
+  if (c && map) map.fitBounds([[c.bbox[0], c.bbox[1]], [c.bbox[2], c.bbox[3]]], { padding: 20, duration: 0 });
+}
+
+function fitGeom(g: Areal) {
+  const b = bbox(g);
+  map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 80, duration: 0, maxZoom: 17 });
+}
+
+async function loadZones() {
+  const q = S.asOf ? `&at=${encodeURIComponent(new Date(S.asOf).toISOString())}` : '';
+  const fc = await api('GET', `/api/v1/zones?county=${S.county}${q}`);
+  (window as any).rzZones = fc;
+  refreshZoneLayer();
+}
+
+function refreshZoneLayer() {
+  const fc = (window as any).rzZones ?? empty;
+  const sel = S.zone?.id;
+  setData('rz-zones', { type: 'FeatureCollection', features: fc.features.map((f: any) => ({ ...f, id: f.properties.zone_id, properties: { ...f.properties, sel: f.properties.zone_id === sel } })) });
+}
+
+async function loadProposals() {
+  const { proposals } = await api('GET', `/api/v1/app/proposals?county=${S.county}`);
+  S.proposals = proposals;
+  refreshProposalLayer();
+}
+
+function refreshProposalLayer() {
+  setData('rz-proposals', { type: 'FeatureCollection', features: S.proposals.map((p) => ({ type: 'Feature', id: p.id, geometry: p.geometry, properties: { id: p.id, level: p.level, sel: S.selProposal?.id === p.id } })) });
+}
+
+async function runEngine() {
+  const at = ($<HTMLInputElement>('#runAt').value || '').trim();
+  const raw = ($<HTMLTextAreaElement>('#runParams').value || '').trim();
+  let params: any = undefined;
+  if (raw) {
+    try { params = JSON.parse(raw); } catch (e) { setMsg('err', `${t('params')}: ${(e as Error).message}`); return; }
+  }
+  S.runInfo = t('running');
+  renderSide();
+  const body: any = { county_id: S.county };
+  if (at) body.at = new Date(at).toISOString();
+  if (params) body.params = params;
+  const fc = await api('POST', '/api/v1/proposals', body);
+  const n = fc.features.filter((f: any) => f.properties.kind === 'proposal').length;
+  const { runs } = await api('GET', `/api/v1/app/runs?county=${S.county}`);
+  S.runInfo = t('run.done', { run: runs[0]?.id ?? '?', n });
+  await loadProposals();
+  renderSide();
+}
+
+async function selectProposal(p: any) {
+  S.selProposal = p;
+  refreshProposalLayer();
+  fitGeom(p.geometry);
+  renderSide();
+  await guard(async () => setData('rz-barriers', await api('GET', `/api/v1/app/proposals/${p.id}/barriers`)));
+}
+
+async function selectZone(id: number) {
+  if (S.target) endEdit();
+  const [z, lifting, versions] = await Promise.all([
+    api('GET', `/api/v1/zones/${id}`), api('GET', `/api/v1/zones/${id}/lifting`).catch(() => null), api('GET', `/api/v1/zones/${id}/versions`),
+  ]);
+  S.zone = z; S.lifting = lifting; S.versions = versions.versions; S.diff = null;
+  setData('rz-delta', empty);
+  setData('rz-barriers', empty);
+  refreshZoneLayer();
+  fitGeom(z.current.geometry);
+  if (S.tab === 'proposals') S.tab = 'zone';
+  renderSide();
+}
+
+function onMapClick(e: MapMouseEvent) {
+  if (!isExpert()) return;
+  if (S.target && S.tool === 'buildings') { void guard(() => toggleBuilding(e)); return; }
+  if (S.target) return;
+  const z = map.queryRenderedFeatures(e.point, { layers: ['rz-zones-fill'] })[0];
+  if (z) { void guard(() => selectZone(Number(z.properties.zone_id))); return; }
+  const p = map.queryRenderedFeatures(e.point, { layers: ['rz-proposals-fill'] })[0];
+  if (p) {
+    const prop = S.proposals.find((x) => x.id === Number(p.properties.id));
+    if (prop) { S.tab = 'proposals'; void selectProposal(prop); }
+  }
+}
+
+// ---- editing ------------------------------------------------------------------
+
+function beginEdit(tg: Target) {
+  S.target = tg;
+  S.conflict = null;
+  S.msg = null;
+  history.reset({ add: [], remove: [], geom: null });
+  setData('rz-delta', empty);
+  setData('rz-other', empty);
+  loadDrawGeometry(tg.geometry);
+  setTool('buildings');
+}
+
+function endEdit() {
+  S.target = null;
+  S.conflict = null;
+  history.reset({ add: [], remove: [], geom: null });
+  setTool('none');
+  draw?.clear();
+  setData('rz-delta', empty);
+  setData('rz-other', empty);
+  renderSide();
+}
+
+function setTool(tool: Tool) {
+  if (!S.target && tool !== 'none') return;
+  if (tool === 'buildings' && history.state.geom) { setMsg('warn', t('geomFirst')); tool = 'none'; }
+  S.tool = tool;
+  if (draw) {
+    if (tool === 'vertex') {
+      draw.setMode('select');
+      const first = draw.getSnapshot().find((f) => f.properties?.rzRole === 'outer');
+      if (first?.id !== undefined) draw.selectFeature(first.id);
+    } else if (tool === 'draw' || tool === 'hole') {
+      draw.setMode('polygon');
+    } else {
+      draw.setMode('static');
+    }
+  }
+  map.getCanvas().style.cursor = tool === 'buildings' ? 'pointer' : '';
+  renderSide();
+}
+
+async function toggleBuilding(e: MapMouseEvent) {
+  const tg = S.target!;
+  if (history.state.geom) { setMsg('warn', t('geomFirst')); return; }
+  const f = map.queryRenderedFeatures(e.point, { layers: ['buildings'] })[0];
+  if (!f || f.id === undefined) { setMsg('warn', t('notBuilding')); return; }
+  const id = Number(f.id);
+  const d = history.state;
+  let next: Draft;
+  if (d.add.includes(id)) next = { ...d, add: d.add.filter((x) => x !== id) };
+  else if (d.remove.includes(id)) next = { ...d, remove: d.remove.filter((x) => x !== id) };
+  else if (tg.buildingIDs.has(id)) next = { ...d, remove: [...d.remove, id] };
+  else next = { ...d, add: [...d.add, id] };
+  history.push(next);
+  if (!footprints.has(id)) footprints.set(id, await api('GET', `/api/v1/app/buildings/${id}`));
+  S.msg = null;
+  refreshDelta();
+  renderSide();
+}
+
+function refreshDelta() {
+  const d = history.state;
+  const feats = [...d.add.map((id) => [id, 'add'] as const), ...d.remove.map((id) => [id, 'remove'] as const)]
+    .filter(([id]) => footprints.has(id)).map(([id, k]) => ({ ...footprints.get(id), properties: { ...footprints.get(id).properties, d: k } }));
+  setData('rz-delta', { type: 'FeatureCollection', features: feats });
+}
+
+function undo() { if (history.undo() !== undefined) applyHistory(); }
+function redo() { if (history.redo() !== undefined) applyHistory(); }
+
+function applyHistory() {
+  loadDrawGeometry(history.state.geom ?? S.target!.geometry);
+  refreshDelta();
+  if (S.tool === 'vertex') setTool('vertex'); else renderSide();
+}
+
+function loadDrawGeometry(g: Areal) {
+  if (!draw) return;
+  const mode = draw.getMode();
+  draw.setMode('static');
+  draw.clear();
+  const res = draw.addFeatures(splitForDraw(g) as any);
+  const bad = res.filter((r) => !r.valid);
+  if (bad.length) console.warn('terra-draw refused parts', bad);
+  if (mode !== 'static') draw.setMode(mode);
+}
+
+function drawnGeometry(): Areal {
+  const feats = draw!.getSnapshot().filter((f) => f.geometry.type === 'Polygon') as any[];
+  return joinFromDraw(feats);
+}
+
+/** onDrawFinish checks the new shape: a valid one becomes an undo step; an
+ * invalid one is refused with the reason and the last good shape comes back. */
+function onDrawFinish(id: string | number, ctx: { action: string; mode: string }) {
+  if (!S.target) return;
+  if (ctx.mode === 'polygon' && ctx.action === 'draw') {
+    draw!.updateFeatureProperties(id, { rzRole: S.tool === 'hole' ? 'hole' : 'outer', rzPart: -1 });
+  }
+  try {
+    const g = drawnGeometry();
+    history.push({ ...history.state, geom: g });
+    S.msg = null;
+    if (ctx.mode === 'polygon') setTool('vertex'); else renderSide();
+  } catch (e) {
+    const why = e instanceof GeometryError ? e.message : String(e);
+    loadDrawGeometry(history.state.geom ?? S.target.geometry);
+    if (S.tool === 'vertex') setTool('vertex');
+    setMsg('err', t('invalid', { why }));
+  }
+}
+
+function initDraw() {
+  const snapFn = (ev: TerraDrawMouseEvent) => {
+    const tol = 12;
+    const p: Pt = [ev.containerX, ev.containerY];
+    const box: [[number, number], [number, number]] = [[p[0] - tol, p[1] - tol], [p[0] + tol, p[1] + tol]];
+    const vertices: Pt[] = [];
+    const lines: Pt[][] = [];
+    const proj = (c: number[]): Pt => { const q = map.project(c as [number, number]); return [q.x, q.y]; };
+    for (const f of map.queryRenderedFeatures(box, { layers: ['buildings'] })) {
+      const g: any = f.geometry;
+      const polys = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
+      for (const poly of polys) for (const ring of poly) for (const c of ring) vertices.push(proj(c));
+    }
+    const barrierLayers = layerGroups.barriers.filter((id) => map.getLayer(id));
+    for (const f of map.queryRenderedFeatures(box, { layers: barrierLayers })) {
+      const g: any = f.geometry;
+      const ls = g.type === 'LineString' ? [g.coordinates] : g.type === 'MultiLineString' ? g.coordinates : g.type === 'Polygon' ? g.coordinates : [];
+      for (const l of ls) lines.push(l.map(proj));
+    }
+    const s = snap(p, vertices, lines, tol);
+    if (!s) return undefined;
+    const ll = map.unproject(s.point as [number, number]);
+    return [Math.round(ll.lng * 1e6) / 1e6, Math.round(ll.lat * 1e6) / 1e6];
+  };
+  (app as any).snapAt = (x: number, y: number) => snapFn({ containerX: x, containerY: y } as TerraDrawMouseEvent);
+  const polygonFlags = {
+    feature: {
+      draggable: false,
+      coordinates: { draggable: true, midpoints: true, deletable: true, snappable: { toCustom: snapFn } },
+    },
+  };
+  draw = new TerraDraw({
+    adapter: new TerraDrawMapLibreGLAdapter({ map, coordinatePrecision: 6 }),
+    modes: [
+      new TerraDrawSelectMode({ flags: { polygon: polygonFlags }, keyEvents: null }),
+      new TerraDrawPolygonMode({ snapping: { toCustom: snapFn }, keyEvents: null } as any),
+    ],
+  });
+  draw.start();
+  draw.setMode('static');
+  draw.on('finish', (id, ctx: any) => onDrawFinish(id, ctx));
+}
+
+async function save(reason: string) {
+  const tg = S.target!;
+  if (!reason) { setMsg('err', t('reasonRequired')); return; }
+  const d = history.state;
+  try {
+    if (tg.kind === 'proposal') {
+      const body: any = { reason };
+      if (d.geom) body.geometry = d.geom; else { if (d.add.length) body.add_buildings = d.add; if (d.remove.length) body.remove_buildings = d.remove; }
+      const z = await api('POST', `/api/v1/proposals/${tg.id}/approve`, body);
+      endEdit();
+      S.selProposal = null;
+      await loadProposals(); await loadZones(); await selectZone(z.id);
+      S.tab = 'zone';
+      setMsg('ok', t('accepted', { zone: '#' + z.id }));
+      return;
+    }
+    let z: any;
+    if (d.geom) z = await api('PUT', `/api/v1/zones/${tg.id}/geometry`, { version: tg.version, geometry: d.geom, reason });
+    else if (d.add.length || d.remove.length) z = await api('PATCH', `/api/v1/zones/${tg.id}/members`, { version: tg.version, reason, add_buildings: d.add.length ? d.add : undefined, remove_buildings: d.remove.length ? d.remove : undefined });
+    else return;
+    endEdit();
+    await loadZones();
+    await selectZone(z.id);
+    S.tab = 'history';
+    await showDiff(z.current_version);
+    setMsg('ok', t('saved', { v: z.current_version }));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409 && e.body?.current_version) {
+      S.conflict = { ...e.body, reason };
+      renderSide();
+      return;
+    }
+    throw e;
+  }
+}
+
+async function showTheirs() {
+  const z = await api('GET', `/api/v1/zones/${S.target!.id}`);
+  S.conflict.theirs = z;
+  setData('rz-other', { type: 'FeatureCollection', features: [{ type: 'Feature', geometry: z.current.geometry, properties: {} }] });
+  renderSide();
+}
+
+async function reapply() {
+  const tg = S.target!;
+  const z = await api('GET', `/api/v1/zones/${tg.id}`);
+  const reason = S.conflict.reason;
+  tg.version = z.current_version;
+  tg.buildingIDs = new Set(z.current.building_ids);
+  // Member edits that the other version already made are dropped.
+  const d = history.state;
+  history.push({ ...d, add: d.add.filter((id) => !tg.buildingIDs.has(id)), remove: d.remove.filter((id) => tg.buildingIDs.has(id)) });
+  S.conflict = null;
+  await save(reason);
+}
+
+async function showDiff(version: number) {
+  const z = S.zone;
+  if (version < 2) { S.diff = null; setData('rz-delta', empty); renderSide(); return; }
+  const d = await api('GET', `/api/v1/zones/${z.id}/diff?from=${version - 1}&to=${version}`);
+  S.diff = d;
+  const ids = [...d.buildings_added, ...d.buildings_removed];
+  if (ids.length) {
+    const fc = await api('GET', `/api/v1/app/buildings?ids=${ids.join(',')}`);
+    const added = new Set(d.buildings_added);
+    setData('rz-delta', { type: 'FeatureCollection', features: fc.features.map((f: any) => ({ ...f, properties: { ...f.properties, d: added.has(f.id) ? 'add' : 'remove' } })) });
+  } else setData('rz-delta', empty);
+  S.tab = 'history';
+  renderSide();
+}
+
+// ---- keyboard -------------------------------------------------------------------
+
+document.addEventListener('keydown', (e) => {
+  const inField = (e.target as HTMLElement)?.closest?.('input, textarea, select');
+  const k = e.key.toLowerCase();
+  if ((e.ctrlKey || e.metaKey) && k === 'z') { e.preventDefault(); if (e.shiftKey) redo(); else undo(); return; }
+  if ((e.ctrlKey || e.metaKey) && k === 'y') { e.preventDefault(); redo(); return; }
+  if ((e.ctrlKey || e.metaKey) && k === 's') {
+    e.preventDefault();
+    if (S.target) void guard(() => save(($<HTMLInputElement>('#editReason')?.value ?? '').trim()));
+    return;
+  }
+  if (inField || e.ctrlKey || e.metaKey || e.altKey || !S.target) return;
+  const tools: Record<string, Tool> = { b: 'buildings', v: 'vertex', p: 'draw', h: 'hole', escape: 'none' };
+  if (tools[k]) { e.preventDefault(); setTool(tools[k]); }
+});
+
+start().catch((e) => showLogin(String(e)));

@@ -1,0 +1,29 @@
+import { describe, it, expect } from 'vitest';
+import mainSource from '../src/main.ts?raw';
+import { strings, t, setLang } from '../src/i18n';
+
+describe('i18n', () => {
+  it('has every key in both languages, none empty', () => {
+    const zh = Object.keys(strings.zh).sort();
+    const en = Object.keys(strings.en).sort();
+    expect(en).toEqual(zh);
+    for (const l of ['zh', 'en'] as const) for (const k of zh) expect(strings[l][k].trim(), `${l}.${k}`).not.toBe('');
+  });
+  it('has every key the app uses', () => {
+    const src: string = mainSource;
+    const used = new Set<string>();
+    for (const m of src.matchAll(/\bt\('([\w.]+)'/g)) if (!m[1].endsWith('.')) used.add(m[1]);
+    expect(used.size).toBeGreaterThan(50);
+    const missing = [...used].filter((k) => !(k in strings.zh));
+    expect(missing).toEqual([]);
+    // keys built at run time from a prefix: each value the app can produce
+    for (const k of ['tab.proposals', 'tab.zone', 'tab.history', 'tab.layers', 'tab.publish', 'level.high', 'status.active', 'status.lifted',
+      'role.expert', 'role.publisher', 'role.admin', 'layer.zones', 'layer.spread']) expect(strings.zh[k], k).toBeTruthy();
+  });
+  it('fills placeholders and switches language', () => {
+    setLang('en');
+    expect(t('saved', { v: 3 })).toBe('Saved as version 3');
+    setLang('zh');
+    expect(t('saved', { v: 3 })).toBe('已保存为第 3 版');
+  });
+});
