@@ -205,14 +205,14 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		res.Before(func() {
 			csp := h.Get("Content-Security-Policy")
 			if csp == "" {
+				anc := "'none'"
+				if path == "/embed" {
+					anc = frameAncestors(s.cfg.Public.FrameAncestors)
+				}
 				if strings.HasPrefix(h.Get(echo.HeaderContentType), "text/html") {
-					anc := "'none'"
-					if path == "/embed" {
-						anc = frameAncestors(s.cfg.Public.FrameAncestors)
-					}
 					csp = htmlCSP + anc
 				} else {
-					csp = "default-src 'none'; frame-ancestors 'none'; sandbox"
+					csp = "default-src 'none'; sandbox; frame-ancestors " + anc
 				}
 				h.Set("Content-Security-Policy", csp)
 			}
