@@ -57,6 +57,7 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 	f.DurationVar(&cfg.Public.Webhooks.MaxDelay, "webhook-max-delay", 0, "longest wait between webhook retries (default 1h)")
 	f.IntVar(&cfg.Public.Webhooks.MaxAttempts, "webhook-max-attempts", 0, "attempts before a webhook delivery is given up (dead)")
 	f.DurationVar(&cfg.Public.Webhooks.Lease, "webhook-lease", 0, "how long a claimed webhook delivery is held before another replica may retry it (default 2m)")
+	f.DurationVar(&cfg.Public.Webhooks.Timeout, "webhook-timeout", 0, "time one webhook attempt may take (default 10s)")
 	f.DurationVar(&cfg.Public.Webhooks.Poll, "webhook-poll", 0, "longest wait between looks at the webhook outbox (default 5s)")
 	f.BoolVar(&cfg.Public.Webhooks.Disabled, "no-webhooks", false, "do not deliver webhooks from this replica")
 	// Limits and timeouts (docs/operations.md, "Limits").
