@@ -50,6 +50,10 @@ type Config struct {
 	// DBCheckInterval is how often the database is pinged to enter and
 	// leave degraded mode (default 1 s; server/degraded.go).
 	DBCheckInterval time.Duration
+	// LiftingCheckInterval is the period of the scheduled lifting-eligibility
+	// check, run once per period across replicas (default 1 h; negative:
+	// never; server/scheduled.go).
+	LiftingCheckInterval time.Duration
 	// MetricsAddr, when set, serves /metrics without authentication on a
 	// separate (private) listen address; on Addr it needs an admin.
 	MetricsAddr string
@@ -87,6 +91,9 @@ func (c *Config) Defaults() {
 	if c.DBCheckInterval <= 0 {
 		c.DBCheckInterval = time.Second
 	}
+	if c.LiftingCheckInterval == 0 {
+		c.LiftingCheckInterval = time.Hour
+	}
 	c.Public.Defaults()
 	c.Limits.Defaults()
 }
@@ -106,6 +113,8 @@ type Server struct {
 	metrics *metrics
 	// tileSvc is the tile service, for its cache metrics.
 	tileSvc *tiles.Service
+	// sched runs the scheduled lifting-eligibility check.
+	sched *scheduler
 }
 
 // onStart registers a background worker started by ListenAndServe (or by
@@ -150,6 +159,8 @@ func New(cfg Config, store *postgis.Store, log *slog.Logger) *Server {
 	e.Use(s.degradedErrors)
 	e.Use(s.bodyLimits())
 	s.onStart(s.watchDB)
+	s.sched = newScheduler(s)
+	s.onStart(s.sched.run)
 	s.routes()
 	return s
 }

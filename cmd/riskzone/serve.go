@@ -70,6 +70,7 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 	f.DurationVar(&cfg.WriteTimeout, "write-timeout", 10*time.Minute, "time to write a whole answer")
 	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
 	f.Int64Var(&limitFlags.tileCacheMB, "tile-cache-mb", 256, "memory for rendered tiles, MiB")
+	f.DurationVar(&cfg.LiftingCheckInterval, "lifting-check-interval", time.Hour, "period of the scheduled lifting-eligibility check (run once per period across replicas); negative: never")
 	f.DurationVar(&cfg.DBCheckInterval, "db-check-interval", time.Second, "how often the database is pinged to enter and leave degraded mode")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", os.Getenv("RISKZONE_METRICS_ADDR"), "serve /metrics without authentication on this separate, private address, e.g. 10.0.0.5:9100 (env RISKZONE_METRICS_ADDR); /metrics on --addr needs an admin token")
 	return cmd
