@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
@@ -58,12 +59,19 @@ func (h *dbHealth) set(down bool) bool {
 }
 
 // watchDB pings the database every interval until ctx ends, moving in and
-// out of degraded mode.
+// out of degraded mode. It pings over a connection of its own, not the
+// pool's: a pool busy with a load spike is not a database gone.
 func (s *Server) watchDB(ctx context.Context) {
 	tick := time.NewTicker(s.cfg.DBCheckInterval)
 	defer tick.Stop()
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
 	for {
-		s.checkDB(ctx)
+		conn = s.checkDB(ctx, conn)
 		select {
 		case <-ctx.Done():
 			return
@@ -72,15 +80,32 @@ func (s *Server) watchDB(ctx context.Context) {
 	}
 }
 
-// checkDB pings once and records the result.
-func (s *Server) checkDB(ctx context.Context) {
-	pctx, cancel := context.WithTimeout(ctx, max(s.cfg.DBCheckInterval, time.Second))
-	err := s.store.Pool.Ping(pctx)
-	cancel()
+// checkDB pings once over conn (connecting when it is nil or broken),
+// records the result and returns the connection to use next time.
+func (s *Server) checkDB(ctx context.Context, conn *pgx.Conn) *pgx.Conn {
+	pctx, cancel := context.WithTimeout(ctx, max(2*s.cfg.DBCheckInterval, 2*time.Second))
+	defer cancel()
+	var err error
+	if conn == nil || conn.IsClosed() {
+		cfg := s.store.Pool.Config().ConnConfig.Copy()
+		cfg.RuntimeParams["application_name"] = "riskzone health check"
+		conn, err = pgx.ConnectConfig(pctx, cfg)
+		if err != nil {
+			conn = nil
+		}
+	}
+	if err == nil {
+		err = conn.Ping(pctx)
+		if err != nil {
+			conn.Close(context.Background())
+			conn = nil
+		}
+	}
 	if ctx.Err() != nil {
-		return
+		return conn
 	}
 	s.setDBDown(err != nil, err)
+	return conn
 }
 
 func (s *Server) setDBDown(down bool, cause error) {
