@@ -95,7 +95,6 @@ func ownCluster(t *testing.T, name string) (*localpg.Config, string) {
 func TestDegradedMode(t *testing.T) {
 	cluster, dsn := ownCluster(t, "degraded")
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
 	store, err := postgis.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +112,7 @@ func TestDegradedMode(t *testing.T) {
 		store, slog.New(slog.NewTextHandler(logs, nil)))
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
+	t.Cleanup(cancel) // first: the workers release their connections before the store closes
 	srv.Start(ctx)
 	e := &testEnv{t: t, srv: srv, store: store, ts: ts, logs: logs}
 	e.addUser("pat", zoning.RolePublisher, "correct horse battery")
