@@ -14,13 +14,15 @@ DEMO_SIZE  ?= 20000
 TEST_DEBS  := postgresql-15-postgis-3 gdal-bin libxml2-utils osmium-tool chromium fonts-wqy-microhei
 GO_FILES   := $(shell find . -name '*.go' -not -path './web/*' 2>/dev/null) go.mod go.sum migrations/*.sql
 
-.PHONY: help deps build db-start db-stop migrate demo run test vet unit bench clean web
+.PHONY: help deps build db-start db-stop migrate demo run test vet unit bench clean web cluster cluster-stop fuzz
 
 help:
 	@echo "make run    install what is missing, start the local PostGIS, migrate, load the demo city, serve on http://$(ADDR)"
 	@echo "make test   the same set-up, then go vet, the web app's unit tests and every Go test (unit, PostGIS integration, browser)"
 	@echo "make bench  benchmarks (see README, Performance)"
 	@echo "make db-stop  stop the local PostGIS"
+	@echo "make cluster  the demo city served by 3 replicas on 127.0.0.1:8081-8083 (make cluster-stop ends them)"
+	@echo "make fuzz   run every fuzz target for FUZZTIME (default 30s) each"
 
 # deps: Go modules and the Debian packages the project needs (as root only;
 # otherwise the missing package names are printed).
@@ -91,6 +93,22 @@ test: db-start vet web
 
 bench: db-start
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# cluster: several replicas on one database, on loopback ports, behind
+# nothing (docs/operations.md); REPLICAS and BASE_PORT choose how many and where.
+REPLICAS   ?= 3
+BASE_PORT  ?= 8081
+cluster: demo
+	@REPLICAS=$(REPLICAS) BASE_PORT=$(BASE_PORT) BIN=$(BIN) scripts/cluster.sh start
+
+cluster-stop:
+	@scripts/cluster.sh stop
+
+# fuzz: each fuzz target for FUZZTIME (their seed corpus runs with make test).
+FUZZTIME   ?= 30s
+FUZZ_TARGETS := FuzzGeometryJSON FuzzZoneEditPayload FuzzTilePath FuzzAddressSearch FuzzCAPAtomText
+fuzz: db-start
+	@for f in $(FUZZ_TARGETS); do echo "== $$f"; $(GO) test ./server -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 clean:
 	rm -rf bin

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/riskzone/riskzone/tiles"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
@@ -39,6 +40,23 @@ type Config struct {
 	// Public configures the public side: framing origins, base URL, CAP
 	// sender, lookup refresh and webhook deliveries.
 	Public PublicConfig
+	// Limits are the per-address rate limits, body caps per endpoint and
+	// trusted proxies (server/limits.go, docs/operations.md).
+	Limits LimitConfig
+	// HTTP server timeouts: ReadHeaderTimeout (default 10 s), ReadTimeout
+	// (whole request, default 2 min), WriteTimeout (whole answer, default
+	// 10 min: exports stream), IdleTimeout (keep-alive, default 2 min).
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// DBCheckInterval is how often the database is pinged to enter and
+	// leave degraded mode (default 1 s; server/degraded.go).
+	DBCheckInterval time.Duration
+	// LiftingCheckInterval is the period of the scheduled lifting-eligibility
+	// check, run once per period across replicas (default 1 h; negative:
+	// never; server/scheduled.go).
+	LiftingCheckInterval time.Duration
+	// MetricsAddr, when set, serves /metrics without authentication on a
+	// separate (private) listen address; on Addr it needs an admin.
+	MetricsAddr string
 }
 
 // Defaults fills unset fields.
@@ -58,7 +76,26 @@ func (c *Config) Defaults() {
 	if c.Password.Memory == 0 {
 		c.Password = zoning.DefaultPasswordParams()
 	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = 10 * time.Second
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = 2 * time.Minute
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Minute
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 2 * time.Minute
+	}
+	if c.DBCheckInterval <= 0 {
+		c.DBCheckInterval = time.Second
+	}
+	if c.LiftingCheckInterval == 0 {
+		c.LiftingCheckInterval = time.Hour
+	}
 	c.Public.Defaults()
+	c.Limits.Defaults()
 }
 
 // Server wires the HTTP routes to the store.
@@ -70,6 +107,14 @@ type Server struct {
 	// background holds the workers (cache invalidation, deliveries) that run
 	// while the server serves; they stop when the serving context ends.
 	background []func(ctx context.Context)
+	// health is what the server knows of the database (degraded mode).
+	health dbHealth
+	// metrics is the Prometheus registry and the request instruments.
+	metrics *metrics
+	// tileSvc is the tile service, for its cache metrics.
+	tileSvc *tiles.Service
+	// sched runs the scheduled lifting-eligibility check.
+	sched *scheduler
 }
 
 // onStart registers a background worker started by ListenAndServe (or by
@@ -86,20 +131,46 @@ func (s *Server) Start(ctx context.Context) {
 	}
 }
 
-// New builds the server and its routes.
+// New builds the server and its routes. A TrustedProxies entry that is not
+// an address or CIDR is logged and ignored (serve checks them first).
 func New(cfg Config, store *postgis.Store, log *slog.Logger) *Server {
 	cfg.Defaults()
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	s := &Server{cfg: cfg, store: store, log: log, echo: e}
+	if x, err := ipExtractor(cfg.Limits.TrustedProxies); err != nil {
+		log.Error("trusted proxies ignored", "err", err)
+	} else if x != nil {
+		e.IPExtractor = x
+	}
+	s.metrics = newMetrics(s)
 	e.HTTPErrorHandler = s.handleError
+	// Ahead of routing, in this order: metrics time everything, headers
+	// go on every answer, rate limits and degraded mode refuse early. The
+	// warm-tile path (tileRoutes) comes after them.
+	e.Pre(s.metrics.observe)
+	e.Pre(s.securityHeaders)
+	e.Pre(newRateLimits(s, cfg.Limits).middleware)
+	e.Pre(s.degradedGate)
 	e.Use(middleware.RequestID())
 	e.Use(s.requestLog)
 	e.Use(middleware.Recover())
-	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	e.Use(s.degradedErrors)
+	e.Use(s.bodyLimits())
+	s.onStart(s.watchDB)
+	s.sched = newScheduler(s)
+	s.onStart(s.sched.run)
 	s.routes()
 	return s
+}
+
+// CheckConfig reports configuration New would have to ignore.
+func CheckConfig(cfg Config) error {
+	if _, err := ipExtractor(cfg.Limits.TrustedProxies); err != nil {
+		return err
+	}
+	return nil
 }
 
 // Handler exposes the routes, for tests and for embedding.
@@ -108,6 +179,7 @@ func (s *Server) Handler() http.Handler { return s.echo }
 func (s *Server) routes() {
 	s.echo.GET("/healthz", s.healthz)
 	s.echo.GET("/readyz", s.readyz)
+	s.metricsRoute()
 	s.authRoutes()
 	s.expertRoutes()
 	s.zoneRoutes()
@@ -126,6 +198,9 @@ func (s *Server) healthz(c echo.Context) error {
 // readyz answers 200 only when the database is reachable and migrated.
 func (s *Server) readyz(c echo.Context) error {
 	if err := s.store.Ready(c.Request().Context()); err != nil {
+		if isDBUnreachable(err) {
+			s.setDBDown(true, err)
+		}
 		s.log.Warn("not ready", "err", err)
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": readyReason(err)})
 	}
@@ -152,11 +227,30 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 	}
 	srv := &http.Server{
 		Handler:           s.echo,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      10 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 2)
+	var msrv *http.Server
+	if s.cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s for metrics: %w", s.cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", s.MetricsHandler())
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute}
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics listener: %w", err)
+			}
+		}()
+		s.log.Info("metrics listening", "addr", mln.Addr().String())
 	}
 	if ready != nil {
 		ready(ln.Addr())
@@ -164,7 +258,6 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 	bg, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
 	s.Start(bg)
-	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
@@ -174,6 +267,9 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	if msrv != nil {
+		_ = msrv.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}

@@ -85,6 +85,7 @@ func (s *Server) tileRoutes() {
 		anyOrigin:  []string{"*"},
 		gzip:       []string{"gzip"},
 	}
+	s.tileSvc = h.svc
 	s.onStart(h.svc.Run)
 	s.onStart(h.report)
 	s.echo.Pre(h.fastTile)

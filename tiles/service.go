@@ -91,6 +91,14 @@ type Service struct {
 	versions  atomic.Pointer[versionState]
 	versionMu sync.Mutex // serialises writers of versions
 	watching  atomic.Bool
+	// readFailedAt is when a version read last failed (unix nanoseconds):
+	// while the database is down, known versions are served without asking
+	// it again for VersionTTL.
+	readFailedAt atomic.Int64
+
+	// hits and misses count tile lookups answered from the cache and
+	// rendered (for the cache hit ratio in metrics).
+	hits, misses atomic.Int64
 
 	tiles   *sizedCache[tileKey, *Tile]
 	regions *sizedCache[regionKey, *region]
@@ -249,7 +257,8 @@ func (s *Service) Run(ctx context.Context) {
 // currentVersions are the versions to serve now.
 func (s *Service) currentVersions(ctx context.Context) (*versionState, error) {
 	st := s.versions.Load()
-	if st != nil && (s.watching.Load() || time.Since(st.readAt) < s.opt.VersionTTL) {
+	if st != nil && (s.watching.Load() || time.Since(st.readAt) < s.opt.VersionTTL ||
+		time.Since(time.Unix(0, s.readFailedAt.Load())) < s.opt.VersionTTL) {
 		return st, nil
 	}
 	_, err, _ := s.flight.Do("versions", func() (any, error) {
@@ -257,6 +266,7 @@ func (s *Service) currentVersions(ctx context.Context) (*versionState, error) {
 		defer cancel()
 		v, err := s.src.Versions(ctx)
 		if err != nil {
+			s.readFailedAt.Store(time.Now().UnixNano())
 			return nil, err
 		}
 		s.setVersions(v, false)
@@ -371,6 +381,7 @@ func (s *Service) Cached(set *Set, t TileID) (*Tile, bool) {
 	if !ok || tl.Tag != sv.tag {
 		return nil, false
 	}
+	s.hits.Add(1)
 	return tl, true
 }
 
@@ -385,8 +396,10 @@ func (s *Service) Tile(ctx context.Context, set *Set, t TileID) (*Tile, error) {
 	vers, tag := sv.vers, sv.tag
 	key := tileKey{set: uint8(set.index), z: t.Z, x: t.X, y: t.Y, tag: sv.hash}
 	if tl, ok := s.tiles.Get(key); ok && tl.Tag == tag {
+		s.hits.Add(1)
 		return tl, nil
 	}
+	s.misses.Add(1)
 	v, err, _ := s.flight.Do("tile/"+set.Name+"/"+t.String()+"/"+tag, func() (any, error) {
 		if tl, ok := s.tiles.Get(key); ok && tl.Tag == tag {
 			return tl, nil
@@ -495,6 +508,13 @@ func (s *Service) CacheStats() (tiles int, tileBytes int64, regions int, regionB
 	tiles, tileBytes = s.tiles.Stats()
 	regions, regionBytes = s.regions.Stats()
 	return
+}
+
+// CacheCounts reports how many tile lookups were answered from the cache
+// (hits) and how many had to render or wait for a rendering (misses) since
+// the service started.
+func (s *Service) CacheCounts() (hits, misses int64) {
+	return s.hits.Load(), s.misses.Load()
 }
 
 // ErrTimeout marks a read that ran over its statement timeout: the

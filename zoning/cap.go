@@ -188,7 +188,7 @@ func (m CAPMessage) Validate() error {
 	}
 	for _, in := range m.Infos {
 		for _, a := range in.Areas {
-			if strings.TrimSpace(a.Desc) == "" {
+			if plainText(a.Desc) == "" { // what is written: control characters dropped, ends trimmed
 				return fmt.Errorf("CAP area without areaDesc")
 			}
 			for _, r := range a.Rings {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 
 func (a *app) serveCmd() *cobra.Command {
 	var cfg server.Config
+	var limitFlags limitFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Migrate the database and serve the web app and APIs",
@@ -21,6 +24,12 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := limitFlags.apply(&cfg); err != nil {
+				return err
+			}
+			if err := server.CheckConfig(cfg); err != nil {
+				return err
+			}
 			store, err := a.open(ctx, true)
 			if err != nil {
 				return err
@@ -47,7 +56,55 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 	f.DurationVar(&cfg.Public.Webhooks.BaseDelay, "webhook-base-delay", 0, "wait after the first failed webhook delivery, doubled each retry (default 30s)")
 	f.DurationVar(&cfg.Public.Webhooks.MaxDelay, "webhook-max-delay", 0, "longest wait between webhook retries (default 1h)")
 	f.IntVar(&cfg.Public.Webhooks.MaxAttempts, "webhook-max-attempts", 0, "attempts before a webhook delivery is given up (dead)")
+	f.DurationVar(&cfg.Public.Webhooks.Lease, "webhook-lease", 0, "how long a claimed webhook delivery is held before another replica may retry it (default 2m)")
+	f.DurationVar(&cfg.Public.Webhooks.Timeout, "webhook-timeout", 0, "time one webhook attempt may take (default 10s)")
+	f.DurationVar(&cfg.Public.Webhooks.Poll, "webhook-poll", 0, "longest wait between looks at the webhook outbox (default 5s)")
+	f.BoolVar(&cfg.Public.Webhooks.Disabled, "no-webhooks", false, "do not deliver webhooks from this replica")
+	// Limits and timeouts (docs/operations.md, "Limits").
+	f.Float64Var(&limitFlags.publicRate, "rate-limit", envFloat("RISKZONE_RATE_LIMIT", 50), "requests per second one client address may make, sustained; 0 turns the limit off (env RISKZONE_RATE_LIMIT)")
+	f.IntVar(&limitFlags.publicBurst, "rate-burst", 200, "requests one client address may make at once")
+	f.Float64Var(&limitFlags.loginPerMinute, "login-rate-limit", 10, "sign-in attempts per minute one client address may make; 0 turns the limit off")
+	f.StringSliceVar(&cfg.Limits.TrustedProxies, "trusted-proxies", splitEnv("RISKZONE_TRUSTED_PROXIES"), "CIDRs of load balancers/CDNs whose X-Forwarded-For names the client (env RISKZONE_TRUSTED_PROXIES, comma-separated)")
+	f.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time to read a request's headers")
+	f.DurationVar(&cfg.ReadTimeout, "read-timeout", 2*time.Minute, "time to read a whole request")
+	f.DurationVar(&cfg.WriteTimeout, "write-timeout", 10*time.Minute, "time to write a whole answer")
+	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+	f.Int64Var(&limitFlags.tileCacheMB, "tile-cache-mb", 256, "memory for rendered tiles, MiB")
+	f.DurationVar(&cfg.LiftingCheckInterval, "lifting-check-interval", time.Hour, "period of the scheduled lifting-eligibility check (run once per period across replicas); negative: never")
+	f.DurationVar(&cfg.DBCheckInterval, "db-check-interval", time.Second, "how often the database is pinged to enter and leave degraded mode")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", os.Getenv("RISKZONE_METRICS_ADDR"), "serve /metrics without authentication on this separate, private address, e.g. 10.0.0.5:9100 (env RISKZONE_METRICS_ADDR); /metrics on --addr needs an admin token")
 	return cmd
+}
+
+// limitFlags are flags whose zero means "off" rather than "default".
+type limitFlags struct {
+	publicRate, loginPerMinute float64
+	publicBurst                int
+	tileCacheMB                int64
+}
+
+func (l limitFlags) apply(cfg *server.Config) error {
+	if l.publicRate < 0 || l.loginPerMinute < 0 || l.publicBurst < 1 || l.tileCacheMB < 1 {
+		return fmt.Errorf("--rate-limit and --login-rate-limit must be 0 or more, --rate-burst and --tile-cache-mb 1 or more")
+	}
+	cfg.Limits.PublicRate, cfg.Limits.PublicBurst = l.publicRate, l.publicBurst
+	if l.publicRate == 0 {
+		cfg.Limits.PublicRate = -1
+	}
+	cfg.Limits.LoginRate = l.loginPerMinute / 60
+	if l.loginPerMinute == 0 {
+		cfg.Limits.LoginRate = -1
+	}
+	cfg.Tiles.CacheBytes = l.tileCacheMB << 20
+	return nil
+}
+
+// envFloat reads a number from the environment, or def.
+func envFloat(key string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil {
+		return v
+	}
+	return def
 }
 
 // splitEnv reads a comma-separated list from the environment.

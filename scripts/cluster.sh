@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# cluster.sh — run several riskzone replicas on one database, on loopback
+# ports, behind nothing (for tests, demos and the load benchmark; see
+# docs/operations.md).
+#
+#   scripts/cluster.sh start    start REPLICAS replicas on BASE_PORT, BASE_PORT+1, ...
+#   scripts/cluster.sh stop     stop them (SIGTERM, graceful)
+#   scripts/cluster.sh status   show which answer /readyz
+#
+# Environment: REPLICAS (default 3), BASE_PORT (default 8081), BIN (default
+# bin/riskzone), RISKZONE_PG_PORT / DATABASE_URL as for the binary; extra
+# serve flags in SERVE_FLAGS. Logs and pid files go to .data/cluster/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPLICAS=${REPLICAS:-3}
+BASE_PORT=${BASE_PORT:-8081}
+BIN=${BIN:-bin/riskzone}
+DIR=.data/cluster
+mkdir -p "$DIR"
+
+start() {
+	[ -x "$BIN" ] || { echo "cluster: $BIN is missing: run make build" >&2; exit 1; }
+	"$BIN" migrate >/dev/null
+	for i in $(seq 0 $((REPLICAS - 1))); do
+		port=$((BASE_PORT + i))
+		pidf="$DIR/replica-$port.pid"
+		if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
+			echo "replica on 127.0.0.1:$port already runs (pid $(cat "$pidf"))"
+			continue
+		fi
+		# shellcheck disable=SC2086
+		nohup "$BIN" serve --addr "127.0.0.1:$port" --log-format json ${SERVE_FLAGS:-} >"$DIR/replica-$port.log" 2>&1 &
+		echo $! >"$pidf"
+	done
+	for i in $(seq 0 $((REPLICAS - 1))); do
+		port=$((BASE_PORT + i))
+		for _ in $(seq 1 100); do
+			if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
+				echo "replica $((i + 1)): http://127.0.0.1:$port/ (pid $(cat "$DIR/replica-$port.pid"), log $DIR/replica-$port.log)"
+				continue 2
+			fi
+			sleep 0.2
+		done
+		echo "cluster: replica on port $port is not ready; see $DIR/replica-$port.log" >&2
+		exit 1
+	done
+}
+
+stop() {
+	for pidf in "$DIR"/replica-*.pid; do
+		[ -e "$pidf" ] || continue
+		pid=$(cat "$pidf")
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid"
+			for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+			echo "stopped pid $pid"
+		fi
+		rm -f "$pidf"
+	done
+}
+
+status() {
+	for pidf in "$DIR"/replica-*.pid; do
+		[ -e "$pidf" ] || { echo "no replicas"; return; }
+		port=${pidf##*/replica-}; port=${port%.pid}
+		if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then s=ready; else s="not ready"; fi
+		echo "127.0.0.1:$port pid $(cat "$pidf"): $s"
+	done
+}
+
+case "${1:-start}" in
+start) start ;;
+stop) stop ;;
+status) status ;;
+*) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,162 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/riskzone/riskzone/zoning"
+	"github.com/riskzone/riskzone/zoning/postgis"
+)
+
+// The scheduled lifting-eligibility check (SPEC §2: a zone that qualifies
+// must be lifted promptly). Every replica runs the loop; each period
+// (Config.LiftingCheckInterval, default 1 h) is checked once across all of
+// them:
+//
+//   - a run takes a transaction-level advisory lock (pg_try_advisory_xact_lock):
+//     a replica that does not get it skips, another one is at work;
+//   - under the lock it looks for the period's record in the audit log
+//     (action schedule.lifting_check, entity_id = the period start); a
+//     period already done is skipped;
+//   - it evaluates the lifting rule of every active zone and appends, in
+//     the same transaction, one audit entry zone.lifting_due per zone
+//     version newly found eligible, and the period's record with counts.
+//
+// A replica that dies mid-run rolls back: the period is free again and the
+// next tick (on any replica) does it. The audit log is the record: no table
+// of its own, append-only like every write.
+
+const liftingCheckJob = "schedule.lifting_check"
+
+// liftingCheckLock is the advisory lock key of the check.
+const liftingCheckLock = 0x72697a6f6e65_01 // "rizone" 01
+
+// scheduler is the check's state on one replica.
+type scheduler struct {
+	s      *Server
+	every  time.Duration
+	now    func() time.Time // the zone calendar's clock (tests move it)
+	runner string
+	runs   atomic.Int64 // periods this replica checked
+	// lastDone is the latest period known done (unix seconds), so that a
+	// replica asks the database once per period, not once per tick.
+	lastDone atomic.Int64
+}
+
+func newScheduler(s *Server) *scheduler {
+	host, _ := os.Hostname()
+	return &scheduler{s: s, every: s.cfg.LiftingCheckInterval, now: time.Now,
+		runner: host + ":" + strconv.Itoa(os.Getpid())}
+}
+
+// run checks each period until ctx ends.
+func (sc *scheduler) run(ctx context.Context) {
+	if sc.every <= 0 {
+		return
+	}
+	tick := time.NewTicker(min(sc.every, time.Minute))
+	defer tick.Stop()
+	for {
+		slot := time.Now().UTC().Truncate(sc.every)
+		if !sc.s.health.Down() && sc.lastDone.Load() != slot.Unix() {
+			if _, err := sc.check(ctx, slot); err != nil && ctx.Err() == nil {
+				sc.s.log.Warn("lifting check", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// check runs the period starting at slot unless another replica holds or
+// has done it; ran reports whether this call did the work.
+func (sc *scheduler) check(ctx context.Context, slot time.Time) (ran bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, max(sc.every, time.Minute))
+	defer cancel()
+	pool := sc.s.store.Pool
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+	var locked bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(liftingCheckLock)).Scan(&locked); err != nil {
+		return false, fmt.Errorf("lock: %w", err)
+	}
+	if !locked {
+		return false, nil
+	}
+	period := slot.UTC().Format(time.RFC3339Nano)
+	var done bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM audit_log WHERE action = $1 AND entity = 'schedule' AND entity_id = $2)`,
+		liftingCheckJob, period).Scan(&done); err != nil {
+		return false, fmt.Errorf("look for period %s: %w", period, err)
+	}
+	if done {
+		sc.lastDone.Store(slot.Unix())
+		return false, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT id FROM zones WHERE status = 'active' ORDER BY id`)
+	if err != nil {
+		return false, fmt.Errorf("active zones: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return false, fmt.Errorf("active zones: %w", err)
+	}
+	origin := zoning.Origin{Actor: zoning.Principal{Username: "scheduler", Role: zoning.RoleAdmin, Via: zoning.ViaCLI},
+		RemoteAddr: sc.runner, Reason: "scheduled lifting-eligibility check"}
+	zones := postgis.Zones{S: sc.s.store, Now: sc.now}
+	eligible, found := 0, 0
+	for _, id := range ids {
+		ls, err := zones.Lifting(ctx, id)
+		if errors.Is(err, zoning.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("lifting rule of zone %d: %w", id, err)
+		}
+		if !ls.Eligible {
+			continue
+		}
+		eligible++
+		var known bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM audit_log WHERE action = 'zone.lifting_due' AND entity = 'zone'
+			AND entity_id = $1 AND (after->>'version')::int = $2)`, strconv.FormatInt(id, 10), ls.Version).Scan(&known); err != nil {
+			return false, fmt.Errorf("zone %d: %w", id, err)
+		}
+		if known {
+			continue
+		}
+		e := origin.Entry("zone.lifting_due", "zone", strconv.FormatInt(id, 10))
+		e.After = map[string]any{"version": ls.Version, "earliest_lifting": ls.EarliestLifting, "reasons": ls.Reasons, "period": period}
+		if err := postgis.WriteAudit(ctx, tx, e); err != nil {
+			return false, err
+		}
+		found++
+	}
+	e := origin.Entry(liftingCheckJob, "schedule", period)
+	e.After = map[string]any{"active_zones": len(ids), "eligible": eligible, "newly_eligible": found, "runner": sc.runner}
+	if err := postgis.WriteAudit(ctx, tx, e); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("commit lifting check: %w", err)
+	}
+	sc.runs.Add(1)
+	sc.lastDone.Store(slot.Unix())
+	if found > 0 {
+		sc.s.log.Info("zones eligible for lifting", "newly", found, "eligible", eligible, "period", period)
+	}
+	return true, nil
+}
