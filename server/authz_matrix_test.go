@@ -19,6 +19,8 @@ const (
 	needExpert    need = "expert"    // expert or admin
 	needPublisher need = "publisher" // publisher or admin
 	needAdmin     need = "admin"     // admin only
+	needAgency    need = "agency"    // agency, expert or admin
+	needStaff     need = "staff"     // expert, publisher or admin
 )
 
 // routeRule is the expectation of one route: who may use it, and the
@@ -36,6 +38,9 @@ type probe struct {
 	need need // "" : the route's
 	// static answers (JavaScript, CSS) are not scanned for case data.
 	static bool
+	// hidden: what the role may not use does not exist for it (404), as
+	// the restricted OGC collections.
+	hidden bool
 }
 
 // matrixRoles are the principals every probe is sent as.
@@ -52,6 +57,10 @@ func (n need) allowed(role zoning.Role) bool {
 		return role == zoning.RolePublisher || role == zoning.RoleAdmin
 	case needAdmin:
 		return role == zoning.RoleAdmin
+	case needAgency:
+		return role == zoning.RoleAgency || role == zoning.RoleExpert || role == zoning.RoleAdmin
+	case needStaff:
+		return role == zoning.RoleExpert || role == zoning.RolePublisher || role == zoning.RoleAdmin
 	}
 	panic("unknown need " + n)
 }
@@ -79,6 +88,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		ids[k] = id
 	}
 	p := func(format string, args ...any) probe { return probe{path: fmt.Sprintf(format, args...)} }
+	hide := func(path string, n need) probe { return probe{path: path, need: n, hidden: true} }
 	county, zone, notice := ids["county"], ids["zone"], ids["notice"]
 	rules := map[string]routeRule{
 		"GET /healthz": {needPublic, nil},
@@ -152,6 +162,45 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /api/v1/public/lookup":  {needPublic, []probe{p("/api/v1/public/lookup?q=%s&days=14", "城建花园小区73号楼")}},
 		"GET /api/v1/public/changes": {needPublic, []probe{p("/api/v1/public/changes?since=2000-01-01T00:00:00Z")}},
 		"GET /api/v1/public/zones":   {needPublic, []probe{p("/api/v1/public/zones"), p("/api/v1/public/zones?county=%d", county)}},
+
+		// OGC API - Features: public collections for anyone; the restricted
+		// ones exist only for the roles that may read them.
+		"GET /ogc":                        {needPublic, nil},
+		"GET /ogc/":                       {needPublic, nil},
+		"GET /ogc/conformance":            {needPublic, nil},
+		"GET /ogc/api":                    {needPublic, nil},
+		"GET /ogc/api.html":               {needPublic, nil},
+		"GET /ogc/collections":            {needPublic, nil},
+		"GET /ogc/collections/:id":        {needPublic, []probe{p("/ogc/collections/zones"), p("/ogc/collections/notices"), hide("/ogc/collections/cases", needExpert), hide("/ogc/collections/zones-current", needAgency)}},
+		"GET /ogc/collections/:id/schema": {needPublic, []probe{p("/ogc/collections/zones/schema"), hide("/ogc/collections/traces/schema", needExpert)}},
+		"GET /ogc/collections/:id/items": {needPublic, []probe{p("/ogc/collections/zones/items"), p("/ogc/collections/zone-versions/items?limit=5"),
+			p("/ogc/collections/buildings/items?limit=5"), p("/ogc/collections/barriers/items?limit=5"), p("/ogc/collections/notices/items"),
+			hide("/ogc/collections/cases/items", needExpert), hide("/ogc/collections/traces/items", needExpert),
+			hide("/ogc/collections/zones-current/items", needAgency)}},
+		"GET /ogc/collections/:id/items/:fid": {needPublic, []probe{p("/ogc/collections/zones/items/%d", zone)}},
+
+		"GET /api/v1/export/zones.geojson": {needPublic, []probe{p("/api/v1/export/zones.geojson?county=%d", county),
+			{path: "/api/v1/export/zones.geojson?source=current", need: needAgency}}},
+		"GET /api/v1/export/zone-versions.geojson": {needPublic, nil},
+		"GET /api/v1/export/buildings.geojson":     {needPublic, []probe{p("/api/v1/export/buildings.geojson?zone=%d", zone)}},
+		"GET /api/v1/export/notices.geojson":       {needPublic, nil},
+		"GET /api/v1/export/lookup.json":           {needPublic, nil},
+		"GET /api/v1/export/addresses.csv":         {needPublic, nil},
+
+		// The expert app: its files are public (the data behind it is not).
+		"GET /app":                               {needPublic, []probe{{path: "/app", static: true}}},
+		"GET /app/*":                             {needPublic, []probe{{path: "/app/", static: true}, {path: "/app/zones/1", static: true}}},
+		"GET /api/v1/app/counties":               {needStaff, nil},
+		"GET /api/v1/app/buildings":              {needStaff, []probe{p("/api/v1/app/buildings?ids=1,2")}},
+		"GET /api/v1/app/buildings/:id":          {needStaff, []probe{p("/api/v1/app/buildings/1")}},
+		"GET /api/v1/app/search":                 {needStaff, []probe{p("/api/v1/app/search?q=%s", "城建花园小区73号楼")}},
+		"GET /api/v1/app/proposals":              {needExpert, []probe{p("/api/v1/app/proposals?county=%d", county)}},
+		"GET /api/v1/app/runs":                   {needExpert, []probe{p("/api/v1/app/runs?county=%d", county)}},
+		"GET /api/v1/app/proposals/:id/barriers": {needExpert, []probe{p("/api/v1/app/proposals/%d/barriers", ids["proposal"])}},
+		"GET /api/v1/app/notice-preview":         {needPublisher, []probe{p("/api/v1/app/notice-preview?county=%d", county)}},
+
+		"POST /api/v1/imports":    {needAdmin, nil},
+		"GET /api/v1/imports/:id": {needAdmin, nil},
 	}
 
 	// Every registered route is classified, and every rule names a route.
@@ -218,6 +267,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 				switch {
 				case res.StatusCode >= 500:
 					t.Errorf("%s: %d %s", what, res.StatusCode, res.body)
+				case pr.hidden && !n.allowed(role):
+					if res.StatusCode != http.StatusNotFound {
+						t.Errorf("%s: %d, want 404 (hidden from all but %s)", what, res.StatusCode, n)
+					}
 				case n.allowed(role):
 					if res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden {
 						t.Errorf("%s: %d, want access (%s route): %s", what, res.StatusCode, n, res.body)

@@ -110,6 +110,9 @@ func unroutedLabel(path string) string {
 	if strings.HasPrefix(path, "/tiles/") && strings.Count(path, "/") == 5 {
 		return "/tiles/:set/:z/:x/:y"
 	}
+	if path == lookupPath {
+		return lookupPath // answered by fastLookup
+	}
 	return "unrouted"
 }
 
