@@ -695,6 +695,8 @@ func (p *publicSite) runIndex(ctx context.Context) {
 	}
 	wake := make(chan struct{}, 1)
 	go listen(ctx, p.s, "riskzone_layers", wake)
+	p.pages.live.Store(true)
+	defer p.pages.live.Store(false)
 	tick := time.NewTicker(p.cfg.LookupPoll)
 	defer tick.Stop()
 	for {
@@ -703,6 +705,7 @@ func (p *publicSite) runIndex(ctx context.Context) {
 			return
 		case <-tick.C:
 		case <-wake:
+			p.pages.bump() // published data changed: render the pages afresh
 		}
 		if err := p.rebuildIndex(ctx, false); err != nil && ctx.Err() == nil {
 			p.s.log.Warn("lookup index", "err", err)

@@ -295,6 +295,14 @@ func TestLookupIndexFollowsPublication(t *testing.T) {
 	if !a.InZone {
 		t.Fatalf("point of zone %d: %+v", zone, a)
 	}
+	// The zone's page is rendered once, then served from memory.
+	page := fmt.Sprintf("/zones/%d", zone)
+	first := e.get(page, http.StatusOK)
+	again := e.get(page, http.StatusOK)
+	if first.Header.Get("X-Riskzone-Cache") != "" || again.Header.Get("X-Riskzone-Cache") != "hit" || string(again.body) != string(first.body) {
+		t.Fatalf("page cache: first %q, again %q (same body: %v)", first.Header.Get("X-Riskzone-Cache"),
+			again.Header.Get("X-Riskzone-Cache"), string(again.body) == string(first.body))
+	}
 	root, pub := e.addUser("root", zoning.RoleAdmin, ""), e.addUser("pub", zoning.RolePublisher, "")
 	if _, err := (postgis.Zones{S: e.store}).Lift(ctx, zoning.Origin{Actor: root.Principal(zoning.ViaSession)}, zone,
 		zoning.LiftRequest{Reason: "test: lifted by override", Override: true}); err != nil {
@@ -314,6 +322,13 @@ func TestLookupIndexFollowsPublication(t *testing.T) {
 		}
 		if time.Since(start) > 3*time.Second {
 			t.Fatalf("the index still answers %+v 3 s after the publication", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The notification also renews the cached page, well before its TTL.
+	for string(e.get(page, http.StatusOK).body) == string(first.body) {
+		if time.Since(start) > pageTTL/2 {
+			t.Fatalf("the zone page is unchanged %s after its zone was lifted and published", pageTTL/2)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

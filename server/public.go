@@ -83,6 +83,8 @@ type publicSite struct {
 	index   atomic.Pointer[lookupIndex]
 	buildMu sync.Mutex
 	stats   lookupStats
+	// pages caches the rendered public pages (pagecache.go).
+	pages pageCache
 }
 
 // publicRoutes registers the public pages, notices, feeds, embed and lookup
@@ -93,14 +95,14 @@ func (s *Server) publicRoutes() {
 	p := &publicSite{s: s, cfg: s.publicConfig()}
 	p.tmpl = template.Must(template.New("").Funcs(templateFuncs()).ParseFS(templateFS, "templates/*.html"))
 	e := s.echo
-	e.GET("/", p.home)
-	e.GET("/counties/:id", p.countyPage)
-	e.GET("/zones/:id", p.zonePage)
-	e.GET("/notices", p.noticesPage)
-	e.GET("/notices.atom", p.atomFeed)
-	e.GET("/notices/:id", p.noticePage) // also /notices/{id}.cap
+	e.GET("/", p.home, p.cached)
+	e.GET("/counties/:id", p.countyPage, p.cached)
+	e.GET("/zones/:id", p.zonePage, p.cached)
+	e.GET("/notices", p.noticesPage, p.cached)
+	e.GET("/notices.atom", p.atomFeed, p.cached)
+	e.GET("/notices/:id", p.noticePage, p.cached) // also /notices/{id}.cap
 	e.GET("/lookup", p.lookupPage)
-	e.GET("/embed", p.embedPage)
+	e.GET("/embed", p.embedPage, p.cached)
 	static, _ := fs.Sub(staticFS, "static")
 	// MapLibre is a megabyte of JavaScript: compress the assets.
 	gz := middleware.GzipWithConfig(middleware.GzipConfig{Level: 5})
