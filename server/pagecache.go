@@ -42,6 +42,33 @@ type pageCache struct {
 	mu    sync.Mutex
 	pages map[string]*pageEntry
 	bytes int
+	// rendering holds the keys being rendered: concurrent misses of a key
+	// wait for the one render rather than each reading the database.
+	rendering map[string]chan struct{}
+}
+
+// claim returns nil when the caller is to render key, else a channel that
+// closes when the render under way ends.
+func (pc *pageCache) claim(key string) chan struct{} {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if ch, ok := pc.rendering[key]; ok {
+		return ch
+	}
+	if pc.rendering == nil {
+		pc.rendering = map[string]chan struct{}{}
+	}
+	pc.rendering[key] = make(chan struct{})
+	return nil
+}
+
+func (pc *pageCache) release(key string) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if ch, ok := pc.rendering[key]; ok {
+		close(ch)
+		delete(pc.rendering, key)
+	}
 }
 
 // bump starts a new generation: every page is rendered afresh.
@@ -106,7 +133,20 @@ func (p *publicSite) cached(next echo.HandlerFunc) echo.HandlerFunc {
 		key := r.Host + " " + r.URL.RequestURI()
 		gen := pc.gen.Load()
 		now := time.Now()
-		if e := pc.get(key, gen, now); e != nil {
+		e := pc.get(key, gen, now)
+		if e == nil {
+			if wait := pc.claim(key); wait != nil {
+				select {
+				case <-wait:
+				case <-r.Context().Done():
+					return r.Context().Err()
+				}
+				e = pc.get(key, gen, now)
+			} else {
+				defer pc.release(key)
+			}
+		}
+		if e != nil {
 			pc.hits.Add(1)
 			h := c.Response().Header()
 			for k, v := range e.header {
