@@ -442,7 +442,11 @@ async function initMap() {
   if (map) return;
   const t0 = performance.now();
   const styleURL = isExpert() ? '/styles/expert.json' : '/styles/public.json';
-  map = new maplibregl.Map({ container: 'map', style: styleURL, hash: false, attributionControl: { compact: true }, fadeDuration: 0 });
+  // Open on the county itself: the first render is the city, not a view
+  // that fitCounty would then replace (a second round of tiles).
+  const c = S.counties.find((x) => x.id === S.county);
+  const start = c ? { bounds: [[c.bbox[0], c.bbox[1]], [c.bbox[2], c.bbox[3]]] as [[number, number], [number, number]], fitBoundsOptions: { padding: 20 } } : {};
+  map = new maplibregl.Map({ container: 'map', style: styleURL, hash: false, attributionControl: { compact: true }, fadeDuration: 0, ...start });
   map.addControl(new maplibregl.NavigationControl(), 'top-right');
   map.addControl(new maplibregl.ScaleControl({}), 'bottom-right');
   await new Promise<void>((res) => map.once('load', () => res()));
