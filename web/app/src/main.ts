@@ -45,7 +45,7 @@ const S = {
   asOf: '',
   runInfo: '',
   busy: false,
-  layers: { zones: true, published: false, proposals: true, buildings: true, barriers: true, admin: true, spread: false, cases: false } as Record<string, boolean>,
+  layers: { zones: true, published: false, proposals: true, buildings: true, roads: true, water: true, railways: true, ridges: true, walls: true, admin: true, spread: false, cases: false } as Record<string, boolean>,
 };
 const history = new History<Draft>({ add: [], remove: [], geom: null });
 const footprints = new Map<number, any>(); // building id -> GeoJSON feature
@@ -322,13 +322,20 @@ const layerGroups: Record<string, string[]> = {
   published: ['zones-fill', 'zones-line'],
   proposals: ['rz-proposals-fill', 'rz-proposals-line', 'proposals-fill', 'proposals-line'],
   buildings: ['buildings'],
-  barriers: ['water', 'waterways', 'ridges', 'walls', 'roads-minor', 'roads-secondary', 'roads-major', 'railways'],
+  // barriers, one toggle per kind (the style's layers)
+  roads: ['roads-minor', 'roads-secondary', 'roads-major'],
+  water: ['water', 'waterways'],
+  railways: ['railways'],
+  ridges: ['ridges'],
+  walls: ['walls'],
   admin: ['boundaries-community', 'boundaries-street', 'boundaries-county'],
   spread: ['spread'],
   cases: ['cases'],
 };
+// the layer groups that are barriers (snapping targets)
+const barrierKinds = ['roads', 'water', 'railways', 'ridges', 'walls'];
 const legendColors: Record<string, string> = {
-  zones: '#d7301f', published: '#fc8d59', proposals: '#6a51a3', buildings: '#ddd6cf', barriers: '#f9d88a', admin: '#54278f', spread: '#fb6a4a', cases: '#cb181d',
+  zones: '#d7301f', published: '#fc8d59', proposals: '#6a51a3', buildings: '#ddd6cf', roads: '#f9d88a', water: '#9ecae1', railways: '#636363', ridges: '#8c6d31', walls: '#969696', admin: '#54278f', spread: '#fb6a4a', cases: '#cb181d',
 };
 
 function layersPanel(): string {
@@ -694,7 +701,7 @@ function initDraw() {
       const polys = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
       for (const poly of polys) for (const ring of poly) for (const c of ring) vertices.push(proj(c));
     }
-    const barrierLayers = layerGroups.barriers.filter((id) => map.getLayer(id));
+    const barrierLayers = barrierKinds.flatMap((k) => layerGroups[k]).filter((id) => map.getLayer(id));
     for (const f of map.queryRenderedFeatures(box, { layers: barrierLayers })) {
       const g: any = f.geometry;
       const ls = g.type === 'LineString' ? [g.coordinates] : g.type === 'MultiLineString' ? g.coordinates : g.type === 'Polygon' ? g.coordinates : [];

@@ -20,6 +20,13 @@ describe('i18n', () => {
     for (const k of ['tab.proposals', 'tab.zone', 'tab.history', 'tab.layers', 'tab.publish', 'level.high', 'status.active', 'status.lifted',
       'role.expert', 'role.publisher', 'role.admin', 'layer.zones', 'layer.spread']) expect(strings.zh[k], k).toBeTruthy();
   });
+  it('names every layer toggle, barriers one per kind', () => {
+    const block = /const layerGroups[^=]*= \{([\s\S]*?)\n\};/.exec(mainSource as string);
+    expect(block, 'layerGroups in main.ts').toBeTruthy();
+    const groups = [...block![1].matchAll(/^\s+(\w+):/gm)].map((m) => m[1]);
+    for (const k of ['roads', 'water', 'railways', 'ridges', 'walls', 'admin', 'spread']) expect(groups).toContain(k);
+    for (const g of groups) expect(strings.zh['layer.' + g], 'layer.' + g).toBeTruthy();
+  });
   it('fills placeholders and switches language', () => {
     setLang('en');
     expect(t('saved', { v: 3 })).toBe('Saved as version 3');
