@@ -5,7 +5,7 @@
 WITH vs AS (
     SELECT pv.zone_id, pv.version, pv.county_id, pv.level, pv.name, pv.building_ids, pv.unit_ids,
            (pv.clock_start + r.clean_days) AS earliest,
-           (SELECT min(n.effective_at) FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id WHERE nz.zone_id = pv.zone_id AND n.status = 'actual') AS since
+           (SELECT min(tl.valid_from) FROM public_zone_timeline tl WHERE tl.zone_id = pv.zone_id) AS since
     FROM public_zone_versions pv
     JOIN rule_sets r ON r.id = pv.rule_set_id
     WHERE pv.status = 'active'

@@ -9,8 +9,7 @@ SELECT pv.zone_id, pv.version, coalesce(prov.name, ''), coalesce(city.name, ''),
                     OR b.id IN (SELECT u.building_id FROM units u WHERE u.id = ANY (pv.unit_ids))), '{}'),
        cardinality(pv.building_ids), cardinality(pv.unit_ids), pv.population,
        (pv.clock_start + r.clean_days),
-       (SELECT max(n.effective_at) FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id
-        WHERE nz.zone_id = pv.zone_id AND nz.version = pv.version AND n.status = 'actual')
+       (SELECT max(tl.valid_from) FROM public_zone_timeline tl WHERE tl.zone_id = pv.zone_id AND tl.version = pv.version)
 FROM public_zone_versions pv
 JOIN admin_areas cty ON cty.id = pv.county_id
 LEFT JOIN admin_areas city ON city.id = cty.parent_id AND city.level = 'city'

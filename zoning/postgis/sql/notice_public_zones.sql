@@ -2,7 +2,7 @@
 -- $1 county (0: all), $2 zone (0: all), $3 true for active zones only.
 SELECT p.zone_id, p.version, p.county_id, a.name, a.name_en, p.name, p.level, p.status, p.population,
        p.clock_start, p.clock_start + r.clean_days,
-       (SELECT min(n.effective_at) FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id WHERE nz.zone_id = p.zone_id AND n.status = 'actual'),
+       (SELECT min(tl.valid_from) FROM public_zone_timeline tl WHERE tl.zone_id = p.zone_id),
        ST_XMin(p.geom), ST_YMin(p.geom), ST_XMax(p.geom), ST_YMax(p.geom),
        ST_AsGeoJSON(ST_ForcePolygonCCW(p.geom), 15)
 FROM public_zone_versions p

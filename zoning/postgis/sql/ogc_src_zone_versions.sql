@@ -13,14 +13,7 @@ SELECT t.zone_id AS k1, t.version::bigint AS k2, t.zone_id || '-' || t.version A
            'earliest_lifting', (v.clock_start + r.clean_days)::text,
            'population', v.population, 'staff_required', v.staff_required, 'buildings', cardinality(v.building_ids)
        ) AS props
-FROM :params, (
-    SELECT nz.zone_id, nz.version, z.county_id, n.id AS notice_id, n.effective_at AS valid_from,
-           lead(n.effective_at) OVER (PARTITION BY nz.zone_id ORDER BY n.effective_at, n.id) AS valid_to
-    FROM notice_zones nz
-    JOIN notices n ON n.id = nz.notice_id
-    JOIN zones z ON z.id = nz.zone_id
-    WHERE n.status = 'actual' -- test and exercise notices change no map
-) t
+FROM :params, public_zone_timeline t
 JOIN zone_versions v ON v.zone_id = t.zone_id AND v.version = t.version AND v.published_notice_id IS NOT NULL
 JOIN rule_sets r ON r.id = v.rule_set_id
 WHERE (NOT p.timed OR (t.valid_from <= coalesce(p.t_to, 'infinity')

@@ -8,7 +8,7 @@
 -- Without a datetime: the latest published version of each zone
 -- (public_zone_versions), the active ones unless p.status says otherwise.
 -- With a datetime (p.timed): the published version in force then, from the
--- public timeline (a version is in force from its notice's effective time
+-- public timeline (view public_zone_timeline: a version is in force from its notice's effective time
 -- until the zone's next notice took effect); for an interval, the latest
 -- version in force during it that matches the status filter (active
 -- unless p.status says otherwise). Only published versions are read
@@ -27,14 +27,13 @@ SELECT z.zone_id AS k1, 0::bigint AS k2, z.zone_id::text AS fid, z.geom, z.since
                    SELECT b.id, u.number, b.addr_compound || coalesce(nullif(b.addr_number, '') || '号楼', '') || u.name
                    FROM units u JOIN buildings b ON b.id = u.building_id
                    WHERE u.id = ANY (z.unit_ids) AND NOT (u.building_id = ANY (z.building_ids))) m),
-           'notice_ids', (SELECT coalesce(json_agg(nz.notice_id ORDER BY nz.notice_id), '[]'::json)
-                          FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id
-                          WHERE nz.zone_id = z.zone_id AND nz.version <= z.version AND n.status = 'actual')
+           'notice_ids', (SELECT coalesce(json_agg(tl.notice_id ORDER BY tl.notice_id), '[]'::json)
+                          FROM public_zone_timeline tl WHERE tl.zone_id = z.zone_id AND tl.version <= z.version)
        ) AS props
 FROM (
     SELECT pv.zone_id, pv.version, pv.county_id, pv.name, pv.level, pv.status, pv.geom, pv.building_ids, pv.unit_ids,
            pv.population, pv.staff_required, pv.clock_start, pv.rule_set_id,
-           (SELECT min(n.effective_at) FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id WHERE nz.zone_id = pv.zone_id AND n.status = 'actual') AS since
+           (SELECT min(tl.valid_from) FROM public_zone_timeline tl WHERE tl.zone_id = pv.zone_id) AS since
     FROM :params, public_zone_versions pv
     WHERE NOT p.timed
       AND ((p.status = '' AND pv.status = 'active') OR p.status = 'all' OR pv.status = p.status)
@@ -47,15 +46,8 @@ FROM (
     FROM (
         SELECT DISTINCT ON (t.zone_id) t.zone_id, t.version, t.county_id, v.name, v.level, v.status, v.geom, v.building_ids,
                v.unit_ids, v.population, v.staff_required, v.clock_start, v.rule_set_id,
-               (SELECT min(n.effective_at) FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id WHERE nz.zone_id = t.zone_id AND n.status = 'actual') AS since
-        FROM :params, (
-            SELECT nz.zone_id, nz.version, z.county_id, n.effective_at AS valid_from,
-                   lead(n.effective_at) OVER (PARTITION BY nz.zone_id ORDER BY n.effective_at, n.id) AS valid_to
-            FROM notice_zones nz
-            JOIN notices n ON n.id = nz.notice_id
-            JOIN zones z ON z.id = nz.zone_id
-            WHERE n.status = 'actual'
-        ) t
+               (SELECT min(tl.valid_from) FROM public_zone_timeline tl WHERE tl.zone_id = t.zone_id) AS since
+        FROM :params, public_zone_timeline t
         JOIN zone_versions v ON v.zone_id = t.zone_id AND v.version = t.version AND v.published_notice_id IS NOT NULL
         WHERE p.timed
           AND t.valid_from <= coalesce(p.t_to, 'infinity')
