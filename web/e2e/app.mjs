@@ -12,10 +12,9 @@
 // publishes; the zone is then on the public side. Screenshots of every step
 // go to SCREENSHOT_DIR. Prints one JSON line (steps, timings, errors) and
 // exits 1 on the first failure.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { launch } from './browser.mjs';
 
 const [base, shots] = process.argv.slice(2);
 if (!base || !shots) {
@@ -25,16 +24,8 @@ if (!base || !shots) {
 mkdirSync(shots, { recursive: true });
 const PASSWORD = 'riskzone-demo';
 const out = { base, steps: [], errors: [], screenshots: [], metrics: {} };
-const profile = mkdtempSync(join(tmpdir(), 'rz-chromium-app-'));
 const started = Date.now();
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 800 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--enable-unsafe-swiftshader', '--use-angle=swiftshader'],
-});
+const { browser, profile } = await launch({ width: 1280, height: 800 });
 const page = browser.pages()[0] ?? await browser.newPage();
 page.setDefaultTimeout(60000);
 page.on('pageerror', (e) => out.errors.push('pageerror: ' + String(e)));
@@ -404,21 +395,7 @@ try {
       const m = window.rzApp.map;
       const zones = m.queryRenderedFeatures({ layers: ['rz-zones-fill'] }).length;
       // Read the WebGL canvas inside a render, while its buffer is intact.
-      m.once('render', () => {
-      const src = m.getCanvas();
-      const c = document.createElement('canvas');
-      c.width = src.width; c.height = src.height;
-      const ctx = c.getContext('2d');
-      ctx.drawImage(src, 0, 0);
-      const px = ctx.getImageData(0, 0, c.width, c.height).data;
-      const colours = new Set();
-      let red = 0;
-      for (let i = 0; i < px.length; i += 4 * 7) {
-        colours.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
-        if (px[i] > px[i + 1] + 40 && px[i] > px[i + 2] + 40) red++;
-      }
-      resolve({ zones, colours: colours.size, red });
-      });
+      m.once('render', () => resolve({ zones, ...window.rzCanvasPixels(m.getCanvas()) }));
       m.triggerRepaint();
     }));
     out.metrics.canvas = r;

@@ -7,26 +7,15 @@
 // prints one JSON line: the map's layers, how many zone features it
 // renders, how many pixels of the canvas have the zone colour, distinct
 // colours, and errors. Exits 1 when the map did not render zones.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { launch } from './browser.mjs';
 
 const [url, shot] = process.argv.slice(2);
 if (!url) {
   console.error('usage: node web/e2e/embed.mjs URL [screenshot.png]');
   process.exit(2);
 }
-const profile = mkdtempSync(join(tmpdir(), 'rz-chromium-'));
-// A fresh profile (--user-data-dir) per run: playwright passes it itself.
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 900, height: 640 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--enable-unsafe-swiftshader', '--use-angle=swiftshader'],
-});
+const { browser, profile } = await launch({ width: 900, height: 640 });
 const out = { url, errors: [] };
 try {
   const page = await browser.newPage();
@@ -47,21 +36,10 @@ try {
     const zoneLayers = layers.filter((id) => /zone/i.test(id));
     r.zoneLayers = zoneLayers;
     r.zoneFeatures = map.queryRenderedFeatures({ layers: zoneLayers }).length;
-    const src = map.getCanvas();
-    const c = document.createElement('canvas');
-    c.width = src.width; c.height = src.height;
-    const ctx = c.getContext('2d');
-    ctx.drawImage(src, 0, 0);
-    const px = ctx.getImageData(0, 0, c.width, c.height).data;
-    const colours = new Set();
-    let zonePx = 0;
-    for (let i = 0; i < px.length; i += 4 * 7) {
-      colours.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
-      // The zone fill: #b3261e at 45 % over the background is reddish.
-      if (px[i] > px[i + 1] + 40 && px[i] > px[i + 2] + 40) zonePx++;
-    }
-    r.colours = colours.size;
-    r.zonePixels = zonePx;
+    // The zone fill: #b3261e at 45 % over the background is reddish.
+    const s = window.rzCanvasPixels(map.getCanvas());
+    r.colours = s.colours;
+    r.zonePixels = s.red;
     return r;
   }));
   if (shot) await page.screenshot({ path: shot });
