@@ -49,7 +49,12 @@ deps:
 # sources change.
 WEB_OUT    := web/dist/app/index.html
 $(WEB_OUT): web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json $(wildcard web/scripts/* web/src/* web/app/*.html web/app/src/*)
-	cd web && npm ci --no-audit --no-fund && npm run build
+	@cd web && for try in 1 2 3; do \
+	  npm ci --no-audit --no-fund && break; \
+	  if [ $$try = 3 ]; then echo "npm ci failed 3 times"; exit 1; fi; \
+	  echo "npm ci failed (try $$try of 3; the registry may be flaky), retrying in $$((try * 15)) s"; sleep $$((try * 15)); \
+	done
+	cd web && npm run build
 	@touch $(WEB_OUT)
 
 web: $(WEB_OUT)
