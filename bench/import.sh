@@ -43,6 +43,7 @@ need psql postgresql-client
 
 [ -f "$REAL" ] || { echo "missing $REAL (see ../shared/data/README.md)" >&2; exit 1; }
 mkdir -p "$OUT" bin
+OUT=$(cd "$OUT" && pwd) # go test runs in the package folder
 go build -o "$BIN" ./cmd/riskzone
 if ! "$BIN" import --help >/dev/null 2>&1; then
 	echo "$BIN has no import command: add a.importCmd() to root.AddCommand in cmd/riskzone/main.go" >&2
@@ -69,7 +70,8 @@ CITY="$OUT/city-$N.osm.pbf"
 if [ ! -f "$CITY" ]; then
 	echo "generating a synthetic city of $N buildings in $CITY"
 	RISKZONE_SYNTH_OUT="$OUT" RISKZONE_SYNTH_BUILDINGS="$N" \
-		go test -count=1 -timeout 60m -run '^TestSyntheticCityImports$' ./zoning/importer/ >/dev/null
+		go test -count=1 -timeout 60m -run '^TestSyntheticCityImports$' ./zoning/importer/ >"$OUT/generate.log" 2>&1 ||
+		{ tail -20 "$OUT/generate.log" >&2; exit 1; }
 	rm -f "$OUT/city-$N.osm"
 fi
 
