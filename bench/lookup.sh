@@ -5,7 +5,15 @@
 # BENCH_DATABASE_URL), loads the demo city with its story (published zones),
 # serves on 127.0.0.1:${BENCH_PORT:-18080} with warn-level logs, and runs wrk
 # against a point inside a zone, a point outside every zone, an address, and
-# 2,000 distinct points, at 8, 16 and 32 connections (BENCH_CONNECTIONS).
+# 2,000 distinct points, at 8, 16 and 32 connections (BENCH_CONNECTIONS):
+# first on the main address (echo on net/http), then the same four on the
+# lookup listener (--lookup-addr, fasthttp; rows L-*).
+# Baseline, measured in the same run with the same wrk settings: nginx (Debian
+# package) answering every lookup path with one fixed JSON answer of the same
+# size from its configuration (`return 200`), no access log, as many workers
+# as the server has cores (GOMAXPROCS): the fastest an HTTP answer comes on
+# this machine. The machines are noisy; the ratio to nginx is the figure to
+# compare between runs.
 # Bounded: each run lasts ${BENCH_SECONDS:-15} s; the server and the
 # database are removed at the end.
 #
@@ -14,19 +22,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v wrk >/dev/null; then
-	echo "installing wrk (Debian package)" >&2
+need=""
+command -v wrk >/dev/null || need="$need wrk"
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need="$need nginx"
+if [ -n "$need" ]; then
+	echo "installing$need (Debian packages)" >&2
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
 	$sudo apt-get update -qq
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+	# shellcheck disable=SC2086
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
 fi
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
 out=bench/out
 mkdir -p "$out"
 go build -o "$out/riskzone" ./cmd/riskzone
 bin="$out/riskzone"
 port=${BENCH_PORT:-18080}
+nginx_port=$((port + 1))
+lookup_port=$((port + 2))
 secs=${BENCH_SECONDS:-15}
 conns=${BENCH_CONNECTIONS:-8 16 32} # one run per count
 
@@ -41,18 +56,19 @@ export DATABASE_URL="$url"
 "$bin" demo --buildings "${BENCH_BUILDINGS:-20000}" --seed 1 --replace >"$out/lookup-demo.out" 2>"$out/lookup-demo.log"
 tail -n 1 "$out/lookup-demo.out"
 
-"$bin" serve --addr "127.0.0.1:$port" --log-level warn >"$out/lookup-serve.log" 2>&1 &
+"$bin" serve --addr "127.0.0.1:$port" --lookup-addr "127.0.0.1:$lookup_port" --log-level warn >"$out/lookup-serve.log" 2>&1 &
 pid=$!
+nginx_pid=""
 cleanup() {
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	kill "$pid" $nginx_pid 2>/dev/null || true
+	wait "$pid" $nginx_pid 2>/dev/null || true
 	if [ -z "${BENCH_DATABASE_URL:-}" ]; then
 		psql -q "$admin_url" -c 'DROP DATABASE IF EXISTS riskzone_bench WITH (FORCE)' || true
 	fi
 }
 trap cleanup EXIT
 for _ in $(seq 1 100); do
-	curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+	curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && curl -fsS "http://127.0.0.1:$lookup_port/healthz" >/dev/null 2>&1 && break
 	sleep 0.1
 done
 
@@ -61,7 +77,39 @@ read -r out_lon out_lat < <(psql -qAt -F ' ' "$url" -c "SELECT ST_X(p), ST_Y(p) 
 addr=$(psql -qAt "$url" -c "SELECT b.addr_compound || b.addr_number || '号楼' FROM public_zone_versions p JOIN buildings b ON b.id = p.building_ids[1] WHERE p.status = 'active' ORDER BY p.zone_id LIMIT 1")
 zones=$(psql -qAt "$url" -c "SELECT count(*) FROM public_zone_versions WHERE status = 'active'")
 q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$addr")
-curl -fsS "http://127.0.0.1:$port/api/v1/public/lookup?lon=$in_lon&lat=$in_lat" >/dev/null # builds the index
+answer=$(curl -fsS "http://127.0.0.1:$port/api/v1/public/lookup?lon=$in_lon&lat=$in_lat") # builds the index
+
+# The baseline: nginx with the answer of the point inside a zone in its
+# configuration, one worker per core the server may use.
+workers=${GOMAXPROCS:-$(nproc)}
+mkdir -p "$out/nginx"
+esc=${answer//\\/\\\\}
+esc=${esc//\'/\\\'}
+cat >"$out/nginx/nginx.conf" <<NGINX
+worker_processes $workers;
+error_log $PWD/$out/nginx/error.log warn;
+pid $PWD/$out/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$nginx_port;
+        location = /api/v1/public/lookup {
+            default_type application/json;
+            add_header Cache-Control "public, max-age=10";
+            add_header Access-Control-Allow-Origin "*";
+            return 200 '$esc\n';
+        }
+    }
+}
+NGINX
+"$nginx_bin" -p "$PWD/$out/nginx" -c "$PWD/$out/nginx/nginx.conf" -g 'daemon off;' 2>"$out/nginx/stderr.log" &
+nginx_pid=$!
+for _ in $(seq 1 50); do
+	curl -fsS "http://127.0.0.1:$nginx_port/api/v1/public/lookup?lon=1&lat=1" >/dev/null 2>&1 && break
+	sleep 0.1
+done
 
 # 2,000 distinct points: half on zoned buildings, half anywhere in the
 # county, so the answers are not one cached line of the CPU.
@@ -83,7 +131,7 @@ function request()
 end
 LUA
 
-echo "public zones: $zones; $(wc -l <"$out/lookup-points.txt") distinct points; 1 wrk thread, ${secs}s each; $(nproc) cores; server GOMAXPROCS=${GOMAXPROCS:-default}"
+echo "public zones: $zones; $(wc -l <"$out/lookup-points.txt") distinct points; 1 wrk thread, ${secs}s each; $(nproc) cores; server GOMAXPROCS=${GOMAXPROCS:-default}; nginx workers $workers; answer ${#answer} bytes"
 printf '%-10s %6s %10s %9s %9s\n' run conns req/s p50_ms p99_ms
 # run NAME CONNS URL [SCRIPT FILE]: one bounded wrk run, one line of numbers.
 run() {
@@ -103,5 +151,15 @@ for c in $conns; do
 	run outside "$c" "$base?lon=$out_lon&lat=$out_lat"
 	run address "$c" "$base?q=$q"
 	run points "$c" "http://127.0.0.1:$port" "$out/lookup-paths.lua" "$out/lookup-points.txt"
+	fast="http://127.0.0.1:$lookup_port/api/v1/public/lookup"
+	run L-inside "$c" "$fast?lon=$in_lon&lat=$in_lat"
+	run L-outside "$c" "$fast?lon=$out_lon&lat=$out_lat"
+	run L-address "$c" "$fast?q=$q"
+	run L-points "$c" "http://127.0.0.1:$lookup_port" "$out/lookup-paths.lua" "$out/lookup-points.txt"
+	run nginx "$c" "http://127.0.0.1:$nginx_port" "$out/lookup-paths.lua" "$out/lookup-points.txt"
+	for name in inside outside address points L-inside L-outside L-address L-points; do
+		awk -v name="$name" '/Requests\/sec/ { r[FILENAME] = $2 } END { for (f in r) if (f ~ /nginx/) n = r[f]; else v = r[f]; printf "  %s / nginx: %.2fx\n", name, v / n }' \
+			"$out/lookup-$name-$c.txt" "$out/lookup-nginx-$c.txt"
+	done
 done
 echo "(load average now: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -216,8 +216,9 @@ func FuzzTilePath(f *testing.F) {
 func FuzzAddressSearch(f *testing.F) {
 	srv, _ := fuzzEnv(f)
 	ix := syntheticIndex(64)
-	ix.byCompound["城建花园小区"] = map[string][]addrHit{"73": {{entry: 0, unit: 2, name: "二单元"}}}
-	ix.compounds = []string{"城建花园小区"}
+	ix.current[0].addrs = []zoning.Address{{District: "临河区", Street: "建设街道", Compound: "城建花园小区", Number: "73",
+		BuildingID: 7, UnitNumber: 2, Unit: "二单元"}}
+	ix.indexAddresses()
 	for _, s := range []struct{ q, days string }{
 		{"城建花园小区73号楼二单元", ""}, {"临河区建设街道城建花园小区73号楼", "14"}, {"７３＃", "60"},
 		{"小区", "0"}, {"73", "61"}, {"城建花园小区73号楼九十九单元", ""}, {"区县市街道社区镇乡", ""},

@@ -102,10 +102,8 @@ func (rl *rateLimits) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		ip := rl.s.remoteAddr(c)
-		if !rl.loopback {
-			if a, err := netip.ParseAddr(ip); err == nil && a.IsLoopback() {
-				return next(c)
-			}
+		if rl.exempt(ip) {
+			return next(c)
 		}
 		if rl.public != nil {
 			if ok, _ := rl.public.Allow(ip); !ok {
@@ -119,6 +117,16 @@ func (rl *rateLimits) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// exempt reports whether the client address escapes the limits: loopback,
+// unless LimitLoopback.
+func (rl *rateLimits) exempt(ip string) bool {
+	if rl.loopback {
+		return false
+	}
+	a, err := netip.ParseAddr(ip)
+	return err == nil && a.IsLoopback()
 }
 
 func (rl *rateLimits) refuse(c echo.Context, limit, msg string) error {

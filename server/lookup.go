@@ -216,8 +216,9 @@ type countyEntry struct {
 }
 
 type addrHit struct {
-	entry int32
-	unit  int // 0: the whole building
+	entry int32 // in current
+	addr  int32 // in the entry's addrs
+	unit  int   // 0: the whole building
 	name  string
 }
 
@@ -353,25 +354,9 @@ func buildIndex(ctx context.Context, ns postgis.Notices, prev *lookupIndex) (*lo
 		e := zoneEntry{zone: lookupZone{ZoneID: z.ZoneID, Version: z.Version, CountyID: z.CountyID, Name: z.Name, Level: z.Level,
 			LevelZh: z.LevelZh, LevelEn: z.LevelEn, EarliestLifting: z.EarliestLifting, URL: fmt.Sprintf("/zones/%d", z.ZoneID)},
 			shape: sh, from: z.Since, active: true, addrs: z.Addresses, countyID: z.CountyID}
-		i := int32(len(ix.current))
 		ix.current = append(ix.current, e)
-		for _, a := range z.Addresses {
-			key := normalizeCompound(a.Compound)
-			if key == "" {
-				continue
-			}
-			m := ix.byCompound[key]
-			if m == nil {
-				m = map[string][]addrHit{}
-				ix.byCompound[key] = m
-			}
-			m[a.Number] = append(m[a.Number], addrHit{entry: i, unit: a.UnitNumber, name: a.Unit})
-		}
 	}
-	for k := range ix.byCompound {
-		ix.compounds = append(ix.compounds, k)
-	}
-	sortLongestFirst(ix.compounds)
+	ix.indexAddresses()
 	timeline, err := ns.Timeline(ctx)
 	if err != nil {
 		return nil, err
@@ -425,6 +410,31 @@ func buildIndex(ctx context.Context, ns postgis.Notices, prev *lookupIndex) (*lo
 }
 
 // zonesAt returns the public zones containing pt.
+// indexAddresses fills byCompound and compounds from the addresses of the
+// current zones.
+func (ix *lookupIndex) indexAddresses() {
+	ix.byCompound = map[string]map[string][]addrHit{}
+	for i := range ix.current {
+		for j, a := range ix.current[i].addrs {
+			key := normalizeCompound(a.Compound)
+			if key == "" {
+				continue
+			}
+			m := ix.byCompound[key]
+			if m == nil {
+				m = map[string][]addrHit{}
+				ix.byCompound[key] = m
+			}
+			m[a.Number] = append(m[a.Number], addrHit{entry: int32(i), addr: int32(j), unit: a.UnitNumber, name: a.Unit})
+		}
+	}
+	ix.compounds = ix.compounds[:0]
+	for k := range ix.byCompound {
+		ix.compounds = append(ix.compounds, k)
+	}
+	sortLongestFirst(ix.compounds)
+}
+
 func (ix *lookupIndex) zonesAt(pt [2]float64) []lookupZone {
 	var out []lookupZone
 	ix.curTree.Search(pt, pt, func(_, _ [2]float64, i int32) bool {
@@ -570,13 +580,7 @@ func (ix *lookupIndex) indexAddress(p parsedAddress) []addressMatch {
 	var order []int64
 	for _, h := range hits {
 		e := &ix.current[h.entry]
-		var a zoning.Address
-		for _, x := range e.addrs {
-			if normalizeCompound(x.Compound) == key && x.Number == p.number && x.UnitNumber == h.unit {
-				a = x
-				break
-			}
-		}
+		a := e.addrs[h.addr] // the address the hit was made from
 		if h.unit != 0 && p.unit != 0 && h.unit != p.unit {
 			continue // another unit of the building is in the zone, not this one
 		}
@@ -779,16 +783,23 @@ type lookupQuery struct {
 }
 
 func parseLookup(c echo.Context, now time.Time) (lookupQuery, error) {
+	return parseLookupQuery(c.QueryParam, now)
+}
+
+// parseLookupQuery reads a lookup from its query parameters (param answers
+// the first value of a name, "" when absent): the routes and the lookup
+// listener (lookup_listener.go) share it.
+func parseLookupQuery(param func(string) string, now time.Time) (lookupQuery, error) {
 	var lq lookupQuery
-	lonS, latS := c.QueryParam("lon"), c.QueryParam("lat")
-	if ll := strings.TrimSpace(c.QueryParam("ll")); ll != "" && lonS == "" && latS == "" {
+	lonS, latS := param("lon"), param("lat")
+	if ll := strings.TrimSpace(param("ll")); ll != "" && lonS == "" && latS == "" {
 		a, b, ok := strings.Cut(strings.NewReplacer("，", ",", " ", ",").Replace(ll), ",")
 		if !ok {
 			return lq, zoning.Errorf(zoning.ErrInvalid, "ll %q: want longitude,latitude", ll)
 		}
 		lonS, latS = strings.TrimSpace(a), strings.TrimSpace(b)
 	}
-	lq.q = strings.TrimSpace(c.QueryParam("q"))
+	lq.q = strings.TrimSpace(param("q"))
 	if len(lq.q) > 200 {
 		return lq, zoning.Errorf(zoning.ErrInvalid, "q is longer than 200 bytes")
 	}
@@ -803,14 +814,14 @@ func parseLookup(c echo.Context, now time.Time) (lookupQuery, error) {
 	case lq.q == "":
 		return lq, zoning.Errorf(zoning.ErrInvalid, "give lon and lat, or q (an address such as 城建花园小区73号楼二单元)")
 	}
-	if d := c.QueryParam("days"); d != "" {
+	if d := param("days"); d != "" {
 		n, err := strconv.Atoi(d)
 		if err != nil || n < 1 || n > maxLookupDays {
 			return lq, zoning.Errorf(zoning.ErrInvalid, "days=%q: want 1 to %d", d, maxLookupDays)
 		}
 		lq.days, lq.since = n, now.AddDate(0, 0, -n)
 	}
-	if s := c.QueryParam("since"); s != "" {
+	if s := param("since"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
 			return lq, zoning.Errorf(zoning.ErrInvalid, "since=%q: want an RFC 3339 time, e.g. 2022-11-20T00:00:00+08:00", s)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -67,9 +68,7 @@ func writeLookup(c echo.Context, a lookupAnswer) error {
 			lookupBuffers.Put(buf)
 		}
 	}()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(a); err != nil {
+	if err := encodeLookup(buf, a); err != nil {
 		return err
 	}
 	hdr := c.Response().Header()
@@ -83,6 +82,16 @@ func writeLookup(c echo.Context, a lookupAnswer) error {
 	}
 	_, err := c.Response().Write(buf.Bytes())
 	return err
+}
+
+// encodeLookup writes a lookup answer as one line of JSON.
+func encodeLookup(buf *bytes.Buffer, a lookupAnswer) error {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(a); err != nil {
+		return fmt.Errorf("encode the lookup answer: %w", err)
+	}
+	return nil
 }
 
 // reportLookups logs once a minute how many lookups the fast path answered

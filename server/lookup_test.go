@@ -378,3 +378,42 @@ func TestLookupFastPath(t *testing.T) {
 		t.Fatal("the fast path answered bad input")
 	}
 }
+
+// BenchmarkLookupAddress: answering an address query (parse, compound
+// resolution, the zone's address list) on synthetic zones of 60 addresses
+// each (go test -run '^$' -bench LookupAddress ./server/).
+func BenchmarkLookupAddress(b *testing.B) {
+	ix := syntheticIndex(400)
+	ix.byCompound = map[string]map[string][]addrHit{}
+	for i := range ix.current {
+		e := &ix.current[i]
+		compound := "城建" + string(rune(0x5000+i)) + "花园小区"
+		for n := 1; n <= 20; n++ {
+			for u := 1; u <= 3; u++ {
+				e.addrs = append(e.addrs, zoning.Address{District: "历下区", Street: "文化路街道", Compound: compound,
+					Number: strconv.Itoa(n), BuildingID: int64(i*100 + n), UnitNumber: u, Unit: fmt.Sprintf("%d单元", u)})
+			}
+		}
+	}
+	ix.indexAddresses()
+	now := time.Now()
+	for _, q := range []string{"城建" + string(rune(0x5000+17)) + "花园小区13号楼2单元", "历下区城建" + string(rune(0x5000+399)) + "花园小区 7号楼"} {
+		b.Run(q, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				lq, err := parseLookupQuery(func(k string) string {
+					if k == "q" {
+						return q
+					}
+					return ""
+				}, now)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if a := ix.answer(lq, now); !a.InZone {
+					b.Fatalf("%s: not in a zone: %+v", q, a)
+				}
+			}
+		})
+	}
+}

@@ -93,6 +93,7 @@ type publicSite struct {
 // deliveries.
 func (s *Server) publicRoutes() {
 	p := &publicSite{s: s, cfg: s.publicConfig()}
+	s.public = p
 	p.tmpl = template.Must(template.New("").Funcs(templateFuncs()).ParseFS(templateFS, "templates/*.html"))
 	e := s.echo
 	e.GET("/", p.home, p.cached)

@@ -57,6 +57,10 @@ type Config struct {
 	// MetricsAddr, when set, serves /metrics without authentication on a
 	// separate (private) listen address; on Addr it needs an admin.
 	MetricsAddr string
+	// LookupAddr, when set, serves the public lookup on a listen address of
+	// its own, with a lighter HTTP stack (lookup_listener.go); Addr keeps
+	// serving it too.
+	LookupAddr string
 }
 
 // Defaults fills unset fields.
@@ -115,6 +119,10 @@ type Server struct {
 	tileSvc *tiles.Service
 	// sched runs the scheduled lifting-eligibility check.
 	sched *scheduler
+	// limits are the per-address rate limits; public the public side (the
+	// lookup listener answers from both).
+	limits *rateLimits
+	public *publicSite
 }
 
 // onStart registers a background worker started by ListenAndServe (or by
@@ -151,7 +159,8 @@ func New(cfg Config, store *postgis.Store, log *slog.Logger) *Server {
 	// warm-tile path (tileRoutes) comes after them.
 	e.Pre(s.metrics.observe)
 	e.Pre(s.securityHeaders)
-	e.Pre(newRateLimits(s, cfg.Limits).middleware)
+	s.limits = newRateLimits(s, cfg.Limits)
+	e.Pre(s.limits.middleware)
 	e.Pre(s.degradedGate)
 	e.Use(middleware.RequestID())
 	e.Use(s.requestLog)
@@ -204,6 +213,10 @@ func (s *Server) readyz(c echo.Context) error {
 		s.log.Warn("not ready", "err", err)
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": readyReason(err)})
 	}
+	// The database answered: leave degraded mode now rather than at the
+	// next background check, so that a replica that says it is ready also
+	// takes writes.
+	s.setDBDown(false, nil)
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
 
@@ -234,7 +247,7 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	var msrv *http.Server
 	if s.cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
@@ -252,12 +265,34 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 		}()
 		s.log.Info("metrics listening", "addr", mln.Addr().String())
 	}
+	var lln net.Listener
+	if s.cfg.LookupAddr != "" {
+		if lln, err = net.Listen("tcp", s.cfg.LookupAddr); err != nil {
+			ln.Close()
+			if msrv != nil {
+				msrv.Close()
+			}
+			return fmt.Errorf("listen on %s for the lookup: %w", s.cfg.LookupAddr, err)
+		}
+		s.log.Info("lookup listening", "addr", lln.Addr().String(), "path", lookupPath)
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
 	bg, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
 	s.Start(bg)
+	lookupDone := make(chan struct{})
+	if lln != nil {
+		go func() {
+			defer close(lookupDone)
+			if err := s.ServeLookup(bg, lln); err != nil {
+				errc <- err
+			}
+		}()
+	} else {
+		close(lookupDone)
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
@@ -270,8 +305,10 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 	if msrv != nil {
 		_ = msrv.Shutdown(sctx)
 	}
+	stopBackground() // the lookup listener closes its connections too
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
+	<-lookupDone
 	return nil
 }
