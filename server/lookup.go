@@ -220,6 +220,10 @@ type addrHit struct {
 	addr  int32 // in the entry's addrs
 	unit  int   // 0: the whole building
 	name  string
+	// building and unitZh are the address as the answer writes it, for the
+	// whole building and (when unit is not 0) for this unit: formatted
+	// once, when the index is built.
+	building, unitZh string
 }
 
 // lookupIndex is an immutable snapshot; a rebuild replaces it whole.
@@ -425,7 +429,14 @@ func (ix *lookupIndex) indexAddresses() {
 				m = map[string][]addrHit{}
 				ix.byCompound[key] = m
 			}
-			m[a.Number] = append(m[a.Number], addrHit{entry: int32(i), addr: int32(j), unit: a.UnitNumber, name: a.Unit})
+			h := addrHit{entry: int32(i), addr: int32(j), unit: a.UnitNumber, name: a.Unit}
+			whole := a
+			whole.UnitNumber, whole.Unit = 0, ""
+			h.building = zoning.FormatAddressesZh([]zoning.Address{whole})
+			if a.UnitNumber != 0 {
+				h.unitZh = zoning.FormatAddressesZh([]zoning.Address{a})
+			}
+			m[a.Number] = append(m[a.Number], h)
 		}
 	}
 	ix.compounds = ix.compounds[:0]
@@ -586,12 +597,11 @@ func (ix *lookupIndex) indexAddress(p parsedAddress) []addressMatch {
 		}
 		m, ok := byBuilding[a.BuildingID]
 		if !ok {
-			addr := a
-			addr.UnitNumber, addr.Unit = 0, ""
+			addr := h.building
 			if p.unit != 0 && h.unit == p.unit {
-				addr.UnitNumber, addr.Unit = h.unit, h.name
+				addr = h.unitZh
 			}
-			m = &addressMatch{Address: zoning.FormatAddressesZh([]zoning.Address{addr}), BuildingID: a.BuildingID, InZone: true}
+			m = &addressMatch{Address: addr, BuildingID: a.BuildingID, InZone: true}
 			if lon, lat, ok := ix.buildingPoint(key, a.BuildingID); ok {
 				m.Lon, m.Lat = &lon, &lat
 			}
