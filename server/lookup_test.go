@@ -383,19 +383,7 @@ func TestLookupFastPath(t *testing.T) {
 // resolution, the zone's address list) on synthetic zones of 60 addresses
 // each (go test -run '^$' -bench LookupAddress ./server/).
 func BenchmarkLookupAddress(b *testing.B) {
-	ix := syntheticIndex(400)
-	ix.byCompound = map[string]map[string][]addrHit{}
-	for i := range ix.current {
-		e := &ix.current[i]
-		compound := "城建" + string(rune(0x5000+i)) + "花园小区"
-		for n := 1; n <= 20; n++ {
-			for u := 1; u <= 3; u++ {
-				e.addrs = append(e.addrs, zoning.Address{District: "历下区", Street: "文化路街道", Compound: compound,
-					Number: strconv.Itoa(n), BuildingID: int64(i*100 + n), UnitNumber: u, Unit: fmt.Sprintf("%d单元", u)})
-			}
-		}
-	}
-	ix.indexAddresses()
+	ix := addressIndex(400)
 	now := time.Now()
 	for _, q := range []string{"城建" + string(rune(0x5000+17)) + "花园小区13号楼2单元", "历下区城建" + string(rune(0x5000+399)) + "花园小区 7号楼"} {
 		b.Run(q, func(b *testing.B) {
@@ -415,5 +403,67 @@ func BenchmarkLookupAddress(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// addressIndex is syntheticIndex(n) with 60 addresses a zone: zone i holds
+// buildings 1-20 of compound 城建<i>花园小区, units 1-3 of each.
+func addressIndex(n int) *lookupIndex {
+	ix := syntheticIndex(n)
+	for i := range ix.current {
+		e := &ix.current[i]
+		for b := 1; b <= 20; b++ {
+			for u := 1; u <= 3; u++ {
+				e.addrs = append(e.addrs, zoning.Address{District: "历下区", Street: "文化路街道", Compound: addressCompound(i),
+					Number: strconv.Itoa(b), BuildingID: int64(i*100 + b), UnitNumber: u, Unit: fmt.Sprintf("%d单元", u)})
+			}
+		}
+	}
+	ix.indexAddresses()
+	return ix
+}
+
+func addressCompound(i int) string { return "城建" + string(rune(0x5000+i)) + "花园小区" }
+
+// An address search names the building, or the unit when the query names
+// one, as the notices write it, with the zone and (for a building) the
+// units of it that are zoned.
+func TestLookupAddressAnswer(t *testing.T) {
+	ix := addressIndex(16)
+	now := time.Now()
+	ask := func(q string) lookupAnswer {
+		lq, err := parseLookupQuery(func(k string) string {
+			if k == "q" {
+				return q
+			}
+			return ""
+		}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ix.answer(lq, now)
+	}
+	want := func(unit int) string {
+		a := zoning.Address{District: "历下区", Street: "文化路街道", Compound: addressCompound(5), Number: "13", BuildingID: 513}
+		if unit != 0 {
+			a.UnitNumber, a.Unit = unit, fmt.Sprintf("%d单元", unit)
+		}
+		return zoning.FormatAddressesZh([]zoning.Address{a})
+	}
+	a := ask(addressCompound(5) + "13号楼2单元")
+	if !a.InZone || len(a.Matches) != 1 || a.Matches[0].Address != want(2) || a.Matches[0].BuildingID != 513 ||
+		len(a.Matches[0].Zones) != 1 || a.Matches[0].Zones[0].ZoneID != 6 {
+		t.Fatalf("unit query: %+v", a)
+	}
+	if !strings.Contains(want(2), "2单元") {
+		t.Fatalf("the unit is not in %q", want(2))
+	}
+	a = ask("历下区" + addressCompound(5) + " 13号楼")
+	if !a.InZone || len(a.Matches) != 1 || a.Matches[0].Address != want(0) ||
+		len(a.Matches[0].Zones) != 1 || strings.Join(a.Matches[0].Zones[0].Units, ",") != "1单元,2单元,3单元" {
+		t.Fatalf("building query: %+v", a)
+	}
+	if a = ask(addressCompound(5) + "13号楼7单元"); a.InZone {
+		t.Fatalf("a unit that is not in the zone: %+v", a)
 	}
 }
