@@ -27,6 +27,11 @@ type merger struct {
 	// backend is the PostgreSQL process of the import's connection, when
 	// debug logging is on (see stepClock).
 	backend int
+	// unitKeys restore the primary key and unique key of units and the
+	// foreign keys that reference units, when bulkStart dropped them (a
+	// first load: units was empty); deriveUnits runs them as soon as the
+	// new units are in, before anything needs the keys.
+	unitKeys []string
 }
 
 // stepClock times a merge step for the debug log: wall time and, when the
@@ -175,6 +180,9 @@ func (m *merger) merge(ctx context.Context) error {
 				return err
 			}
 		}
+		if err := m.restoreUnitKeys(ctx); err != nil { // when deriveUnits did not
+			return err
+		}
 		if len(rebuild) > 0 {
 			m.step("rebuild indexes and foreign keys")
 			for _, def := range rebuild {
@@ -275,13 +283,28 @@ func (m *merger) bulkStart(ctx context.Context) ([]string, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list indexes and foreign keys: %w", err)
 	}
+	// On a first load (no units at all), the keys of units go too: the
+	// derived units are then written without a btree insertion each, and
+	// the keys are built once, sorted (unitKeys).
+	var anyUnit bool
+	if err := m.tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM units)").Scan(&anyUnit); err != nil {
+		return nil, fmt.Errorf("look for units: %w", err)
+	}
+	if !anyUnit && !m.opts.SkipUnits {
+		keyDrops, keyRestore, err := m.unitKeyStatements(ctx)
+		if err != nil {
+			return nil, err
+		}
+		drops = append(keyDrops, drops...)
+		m.unitKeys = keyRestore
+	}
 	for _, d := range drops {
 		if _, err := m.tx.Exec(ctx, d); err != nil {
 			return nil, fmt.Errorf("bulk load: %s: %w", d, err)
 		}
 	}
 	m.log.Info("bulk load: indexes and foreign keys of buildings and units are rebuilt after the merge",
-		"buildings", staged, "existing", existing, "dropped", len(drops))
+		"buildings", staged, "existing", existing, "dropped", len(drops), "unit_keys", len(m.unitKeys) > 0)
 	m.sum.Bulk = true
 	return restore, nil
 }
@@ -422,6 +445,56 @@ func (m *merger) removeByIDs(ctx context.Context, c *LayerCounts, find, del stri
 // deriveUnits (re)derives the units of the residential buildings that need
 // it: those of new buildings inserted directly, the others upserted, then
 // the surplus of older ones trimmed.
+// unitKeyStatements lists the foreign keys that reference units, then its
+// primary and unique keys: the statements that drop them (in that order)
+// and those that restore them (keys first). Names and definitions come from
+// the catalog, never from input.
+func (m *merger) unitKeyStatements(ctx context.Context) (drops, restore []string, err error) {
+	rows, err := m.tx.Query(ctx, `
+		SELECT 'ALTER TABLE ' || c.conrelid::regclass::text || ' DROP CONSTRAINT ' || quote_ident(c.conname),
+		       'ALTER TABLE ' || c.conrelid::regclass::text || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid),
+		       CASE WHEN c.contype = 'f' THEN 1 ELSE 2 END AS drop_order
+		FROM pg_constraint c
+		WHERE (c.contype = 'f' AND c.confrelid = 'units'::regclass AND c.conrelid <> 'units'::regclass)
+		   OR (c.contype IN ('p', 'u') AND c.conrelid = 'units'::regclass)
+		ORDER BY 3, 1`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list the keys of units: %w", err)
+	}
+	defer rows.Close()
+	var fks []string
+	for rows.Next() {
+		var drop, def string
+		var order int
+		if err := rows.Scan(&drop, &def, &order); err != nil {
+			return nil, nil, fmt.Errorf("list the keys of units: %w", err)
+		}
+		drops = append(drops, drop)
+		if order == 1 {
+			fks = append(fks, def)
+		} else {
+			restore = append(restore, def)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("list the keys of units: %w", err)
+	}
+	return drops, append(restore, fks...), nil
+}
+
+// restoreUnitKeys runs unitKeys, once.
+func (m *merger) restoreUnitKeys(ctx context.Context) error {
+	for _, def := range m.unitKeys {
+		c := m.clock()
+		if _, err := m.tx.Exec(ctx, def); err != nil {
+			return fmt.Errorf("bulk load: restore (%s): %w", def, err)
+		}
+		m.done(c, "restore", "sql", def)
+	}
+	m.unitKeys = nil
+	return nil
+}
+
 func (m *merger) deriveUnits(ctx context.Context) error {
 	if _, err := m.exec(ctx, "derive_targets"); err != nil {
 		return err
@@ -444,6 +517,10 @@ func (m *merger) deriveUnits(ctx context.Context) error {
 	}
 	m.done(c0, "derive_insert", "rows", tag.RowsAffected())
 	c.Added += tag.RowsAffected()
+	// The upsert below needs the unique key of units.
+	if err := m.restoreUnitKeys(ctx); err != nil {
+		return err
+	}
 	c0 = m.clock()
 	var added, changed int64
 	upsert := strings.Replace(query("derive_upsert"), "/* derive_units */", units, 1)

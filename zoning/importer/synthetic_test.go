@@ -234,7 +234,8 @@ func TestSyntheticCityImports(t *testing.T) {
 	}
 }
 
-// tableDefinitions lists the indexes and constraints of buildings and units.
+// tableDefinitions lists the indexes and constraints of buildings and
+// units, and the foreign keys that reference them.
 func tableDefinitions(t testing.TB, s *postgis.Store) string {
 	t.Helper()
 	var out string
@@ -242,7 +243,8 @@ func tableDefinitions(t testing.TB, s *postgis.Store) string {
 		SELECT indexdef AS d FROM pg_indexes WHERE tablename IN ('buildings', 'units')
 		UNION ALL
 		SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated
-		FROM pg_constraint WHERE conrelid IN ('buildings'::regclass, 'units'::regclass)) x`).Scan(&out)
+		FROM pg_constraint WHERE conrelid IN ('buildings'::regclass, 'units'::regclass)
+		   OR confrelid IN ('buildings'::regclass, 'units'::regclass)) x`).Scan(&out)
 	if err != nil {
 		t.Fatal(err)
 	}
