@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -360,5 +361,68 @@ func TestImportJobFromReader(t *testing.T) {
 	// A job runs once.
 	if _, err := im.Run(ctx, id, bytes.NewReader(raw), int64(len(raw)), opts); !errors.Is(err, zoning.ErrConflict) {
 		t.Errorf("second run: %v, want ErrConflict", err)
+	}
+}
+
+// Buildings go to the county, community and compound that hold their
+// ST_PointOnSurface (the lowest id where two compounds overlap); a building
+// outside every compound has none.
+func TestImportBuildingAreas(t *testing.T) {
+	im, s := newImporter(t)
+	dir := t.TempDir()
+	square := func(x, y, d float64) string {
+		return fmt.Sprintf(`{"type":"Polygon","coordinates":[[[%g,%g],[%g,%g],[%g,%g],[%g,%g],[%g,%g]]]}`,
+			x, y, x+d, y, x+d, y+d, x, y+d, x, y)
+	}
+	write := func(name string, features ...string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(`{"type":"FeatureCollection","features":[`+strings.Join(features, ",")+`]}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	feature := func(id, props, geom string) string {
+		return fmt.Sprintf(`{"type":"Feature","id":%q,"properties":%s,"geometry":%s}`, id, props, geom)
+	}
+	importOK(t, im, write("admin.geojson",
+		feature("cty", `{"level":"county","name":"甲区"}`, square(116.0, 39.0, 0.1)),
+		feature("com", `{"level":"community","name":"乙社区"}`, square(116.0, 39.0, 0.01))),
+		Options{Kind: KindGeoJSON, Layer: "admin", Source: "t"})
+	importOK(t, im, write("compounds.geojson",
+		feature("k1", `{"name":"城建花园"}`, square(116.001, 39.001, 0.002)),
+		feature("k2", `{"name":"城建花园二期"}`, square(116.002, 39.002, 0.002)),
+		feature("k3", `{"name":"远处小区"}`, square(116.05, 39.05, 0.002))),
+		Options{Kind: KindGeoJSON, Layer: "compounds", Source: "t"})
+	importOK(t, im, write("buildings.geojson",
+		feature("in-k1", `{"floors":6}`, square(116.0012, 39.0012, 0.0002)),
+		feature("in-both", `{"floors":6}`, square(116.0025, 39.0025, 0.0002)),
+		feature("in-k3", `{"floors":6}`, square(116.0505, 39.0505, 0.0002)),
+		feature("nowhere", `{"floors":6}`, square(116.08, 39.08, 0.0002)),
+		feature("outside", `{"floors":6}`, square(117.5, 39.5, 0.0002))),
+		Options{Kind: KindGeoJSON, Layer: "buildings", Source: "t"})
+	rows, err := s.Pool.Query(ctxT(t), `
+		SELECT b.source_id, coalesce(cty.source_id, ''), coalesce(com.source_id, ''), coalesce(k.name, '')
+		FROM buildings b
+		LEFT JOIN admin_areas cty ON cty.id = b.county_id
+		LEFT JOIN admin_areas com ON com.id = b.community_id
+		LEFT JOIN compounds k ON k.id = b.compound_id
+		ORDER BY b.source_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var id, county, community, compound string
+		if err := rows.Scan(&id, &county, &community, &compound); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, id+":"+county+"/"+community+"/"+compound)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := "in-both:cty/com/城建花园 in-k1:cty/com/城建花园 in-k3:cty//远处小区 nowhere:cty// outside://"
+	if strings.Join(got, " ") != want {
+		t.Errorf("areas of the buildings:\n got %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
