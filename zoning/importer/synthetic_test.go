@@ -14,10 +14,12 @@ import (
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
-// synthCity describes a synthetic city written as OSM XML: n buildings in
-// compounds of 4 × 5 slabs, a road between compounds, a county boundary
-// around it all, a community per 10 × 10 compounds, and a shop every 50
-// buildings. Everything is a pure function of n and the seed, so runs repeat.
+// synthCity describes a synthetic city written as OSM XML: n buildings laid
+// out in blocks of 4 × 5 slabs, a road between blocks, a county boundary
+// around it all, and a shop every 50 buildings. The blocks are not written
+// as compounds (landuse=residential) and there are no communities: every
+// building's area lookup finds the county only. Everything is a pure
+// function of n and the seed, so runs repeat.
 type synthCity struct {
 	n    int
 	seed uint64
