@@ -413,7 +413,6 @@ func buildIndex(ctx context.Context, ns postgis.Notices, prev *lookupIndex) (*lo
 	return ix, nil
 }
 
-// zonesAt returns the public zones containing pt.
 // indexAddresses fills byCompound and compounds from the addresses of the
 // current zones.
 func (ix *lookupIndex) indexAddresses() {
@@ -446,6 +445,7 @@ func (ix *lookupIndex) indexAddresses() {
 	sortLongestFirst(ix.compounds)
 }
 
+// zonesAt returns the public zones containing pt.
 func (ix *lookupIndex) zonesAt(pt [2]float64) []lookupZone {
 	var out []lookupZone
 	ix.curTree.Search(pt, pt, func(_, _ [2]float64, i int32) bool {

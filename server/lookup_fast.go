@@ -38,6 +38,21 @@ var (
 
 var lookupBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// lookupBuffer takes an empty buffer for an answer from the pool.
+func lookupBuffer() *bytes.Buffer {
+	buf := lookupBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	return buf
+}
+
+// releaseLookupBuffer gives it back, unless a rare big answer made it grow
+// past 64 KiB (the pool would hold it).
+func releaseLookupBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		lookupBuffers.Put(buf)
+	}
+}
+
 // fastLookup is the Pre middleware of the lookup.
 func (p *publicSite) fastLookup(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -61,13 +76,8 @@ func (p *publicSite) fastLookup(next echo.HandlerFunc) echo.HandlerFunc {
 
 // writeLookup encodes a lookup answer as JSON with its caching headers.
 func writeLookup(c echo.Context, a lookupAnswer) error {
-	buf := lookupBuffers.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 64<<10 { // keep the pool from holding rare big answers
-			lookupBuffers.Put(buf)
-		}
-	}()
+	buf := lookupBuffer()
+	defer releaseLookupBuffer(buf)
 	if err := encodeLookup(buf, a); err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -180,13 +179,8 @@ func (s *Server) answerLookupListener(ctx *fasthttp.RequestCtx) string {
 		}
 	}
 	p.stats.fast.Add(1)
-	buf := lookupBuffers.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 64<<10 {
-			lookupBuffers.Put(buf)
-		}
-	}()
+	buf := lookupBuffer()
+	defer releaseLookupBuffer(buf)
 	if err := encodeLookup(buf, ix.answer(lq, now)); err != nil {
 		s.log.Error("internal error", "path", lookupPath, "listener", "lookup", "err", err)
 		listenerError(ctx, http.StatusInternalServerError, "internal error")

@@ -185,13 +185,8 @@ func (m *merger) merge(ctx context.Context) error {
 		}
 		if len(rebuild) > 0 {
 			m.step("rebuild indexes and foreign keys")
-			for _, def := range rebuild {
-				c := m.clock()
-				// Definitions read from the catalog by bulkStart, not input.
-				if _, err := m.tx.Exec(ctx, def); err != nil {
-					return fmt.Errorf("bulk load: restore (%s): %w", def, err)
-				}
-				m.done(c, "restore", "sql", def)
+			if err := m.restore(ctx, rebuild); err != nil {
+				return err
 			}
 		}
 	}
@@ -234,7 +229,9 @@ func (m *merger) merge(ctx context.Context) error {
 // brings at least BulkRows buildings and more than the table holds, the
 // secondary indexes of buildings and units (all but primary keys and unique
 // ones, which the merge needs) and their foreign keys are dropped in the
-// transaction, and the returned statements restore them after the merge. A
+// transaction, and the returned statements restore them after the merge.
+// On a first load (units empty) the keys of units go too, restored as soon
+// as the derived units are in (unitKeys). A
 // sorted GiST build of a million footprints takes seconds, and a foreign key
 // added back is validated by one join; kept, they cost a GiST insertion and
 // a key lookup per row (minutes for a city). The drop holds an exclusive
@@ -442,9 +439,6 @@ func (m *merger) removeByIDs(ctx context.Context, c *LayerCounts, find, del stri
 	return nil
 }
 
-// deriveUnits (re)derives the units of the residential buildings that need
-// it: those of new buildings inserted directly, the others upserted, then
-// the surplus of older ones trimmed.
 // unitKeyStatements lists the foreign keys that reference units, then its
 // primary and unique keys: the statements that drop them (in that order)
 // and those that restore them (keys first). Names and definitions come from
@@ -484,17 +478,27 @@ func (m *merger) unitKeyStatements(ctx context.Context) (drops, restore []string
 
 // restoreUnitKeys runs unitKeys, once.
 func (m *merger) restoreUnitKeys(ctx context.Context) error {
-	for _, def := range m.unitKeys {
+	defs := m.unitKeys
+	m.unitKeys = nil
+	return m.restore(ctx, defs)
+}
+
+// restore runs the statements bulkStart returned to put back what it
+// dropped (definitions read from the catalog, never from input), each timed.
+func (m *merger) restore(ctx context.Context, defs []string) error {
+	for _, def := range defs {
 		c := m.clock()
 		if _, err := m.tx.Exec(ctx, def); err != nil {
 			return fmt.Errorf("bulk load: restore (%s): %w", def, err)
 		}
 		m.done(c, "restore", "sql", def)
 	}
-	m.unitKeys = nil
 	return nil
 }
 
+// deriveUnits (re)derives the units of the residential buildings that need
+// it: those of new buildings inserted directly, the others upserted, then
+// the surplus of older ones trimmed.
 func (m *merger) deriveUnits(ctx context.Context) error {
 	if _, err := m.exec(ctx, "derive_targets"); err != nil {
 		return err
