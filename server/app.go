@@ -73,7 +73,7 @@ func (s *Server) appFile(c echo.Context) error {
 		return err
 	}
 	h.Set(echo.HeaderCacheControl, "no-cache")
-	h.Set("Content-Security-Policy", appCSP)
+	h.Set("Content-Security-Policy", s.mapCSP(appCSP))
 	h.Set("Referrer-Policy", "same-origin")
 	return c.HTMLBlob(http.StatusOK, b)
 }

@@ -242,6 +242,34 @@ const htmlCSP = "default-src 'self'; img-src 'self' data: blob: https:; style-sr
 	"worker-src 'self' blob:; child-src blob:; connect-src 'self' https:; font-src 'self' https:; object-src 'none'; " +
 	"base-uri 'self'; form-action 'self'; frame-ancestors "
 
+// mapCSP is a page's policy with the origins of the external base map
+// (serve --base-style-url: the style's own, its glyphs', sprites' and
+// sources') added to connect-src and img-src, where MapLibre loads them
+// from. Without a base map it is csp unchanged.
+func (s *Server) mapCSP(csp string) string {
+	if s.tileSvc == nil {
+		return csp
+	}
+	return withOrigins(csp, s.tileSvc.BaseOrigins())
+}
+
+// withOrigins adds origins to the connect-src and img-src directives of a
+// policy.
+func withOrigins(csp string, origins []string) string {
+	if len(origins) == 0 {
+		return csp
+	}
+	extra := " " + strings.Join(origins, " ")
+	dirs := strings.Split(csp, ";")
+	for i, d := range dirs {
+		name, _, _ := strings.Cut(strings.TrimSpace(d), " ")
+		if name == "connect-src" || name == "img-src" {
+			dirs[i] = d + extra
+		}
+	}
+	return strings.Join(dirs, ";")
+}
+
 func frameAncestors(origins []string) string {
 	if len(origins) == 0 {
 		return "*"

@@ -223,8 +223,8 @@ func (p *publicSite) render(c echo.Context, status int, name string, pg page) er
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	h := c.Response().Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "+
-		"worker-src 'self' blob:; child-src blob:; connect-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'")
+	h.Set("Content-Security-Policy", p.s.mapCSP("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "+
+		"worker-src 'self' blob:; child-src blob:; connect-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'"))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 	h.Set("Content-Language", pg.Lang)

@@ -183,9 +183,9 @@ func (p *publicSite) embedPage(c echo.Context) error {
 		return fmt.Errorf("render embed: %w", err)
 	}
 	h := c.Response().Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "+
+	h.Set("Content-Security-Policy", p.s.mapCSP("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "+
 		"worker-src 'self' blob:; child-src blob:; connect-src 'self'; base-uri 'self'; form-action 'none'; frame-ancestors "+
-		strings.Join(p.cfg.FrameAncestors, " "))
+		strings.Join(p.cfg.FrameAncestors, " ")))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set(echo.HeaderCacheControl, "public, max-age=60")
 	return c.HTML(http.StatusOK, buf.String())

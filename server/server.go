@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -178,6 +179,12 @@ func New(cfg Config, store *postgis.Store, log *slog.Logger) *Server {
 func CheckConfig(cfg Config) error {
 	if _, err := ipExtractor(cfg.Limits.TrustedProxies); err != nil {
 		return err
+	}
+	if b := cfg.Tiles.BaseStyleURL; b != "" {
+		u, err := url.Parse(b)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("base style URL %q: want an absolute http(s) URL of a MapLibre style", b)
+		}
 	}
 	return nil
 }

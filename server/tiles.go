@@ -88,6 +88,9 @@ func (s *Server) tileRoutes() {
 	s.tileSvc = h.svc
 	s.onStart(h.svc.Run)
 	s.onStart(h.report)
+	if cfg.BaseStyleURL != "" {
+		s.onStart(h.svc.FetchBaseStyle)
+	}
 	s.echo.Pre(h.fastTile)
 	get := []string{http.MethodGet, http.MethodHead}
 	s.echo.Match(get, "/tiles/:set/:z/:x/:y", h.tile)

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -743,6 +744,45 @@ func TestTileStyleWithBaseMap(t *testing.T) {
 	if st.Layers[0]["id"] != "osm" || st.Layers[len(st.Layers)-1]["source-layer"] != "zones" {
 		t.Fatalf("layers: base first, zones on top: %v", st.Layers)
 	}
+	// The map pages allow the base map's origins (the style's, its glyphs'
+	// and tiles'), in connect-src and img-src only.
+	for _, p := range []string{"/app/", "/"} {
+		csp := e.do(request{method: "GET", path: p}).expect(t, http.StatusOK, p).Header.Get("Content-Security-Policy")
+		for _, d := range []string{"connect-src", "img-src"} {
+			dir := cspDirective(csp, d)
+			for _, o := range []string{base.URL, "https://example.org"} {
+				if !slices.Contains(strings.Fields(dir), o) {
+					t.Errorf("%s: %s %q lacks %s", p, d, dir, o)
+				}
+			}
+		}
+		if dir := cspDirective(csp, "script-src"); strings.Contains(dir, "example.org") {
+			t.Errorf("%s: script-src %q allows the base map", p, dir)
+		}
+	}
+	// A server that has started fetched the style before any page asked
+	// for it: its first pages already allow the tiles' origin.
+	base2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"version":8,"sprite":[{"id":"x","url":"https://sprites.example.net/s"}],"sources":{"v":{"type":"vector","url":"https://tiles.example.com/v.json"}},"layers":[]}`))
+	}))
+	defer base2.Close()
+	e3 := newTestEnv(t, Config{Tiles: TileConfig{Options: tiles.Options{BaseStyleURL: base2.URL}}}, nil)
+	appCSP := func() string {
+		return cspDirective(e3.do(request{method: "GET", path: "/app/"}).expect(t, http.StatusOK, "app").Header.Get("Content-Security-Policy"), "connect-src")
+	}
+	if dir := appCSP(); !strings.Contains(dir, base2.URL) || strings.Contains(dir, "tiles.example.com") {
+		t.Fatalf("before start: connect-src %q, want the style's origin only (pages never fetch the style)", dir)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e3.srv.Start(ctx)
+	deadline := time.Now().Add(10 * time.Second)
+	for dir := appCSP(); !strings.Contains(dir, "https://tiles.example.com") || !strings.Contains(dir, "https://sprites.example.net"); dir = appCSP() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after start: connect-src %q lacks the sources' and sprites' origins", dir)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	base.Close()
 	e2 := newTestEnv(t, Config{Tiles: TileConfig{Options: tiles.Options{BaseStyleURL: base.URL}}}, nil)
 	var fallback struct {
@@ -753,5 +793,29 @@ func TestTileStyleWithBaseMap(t *testing.T) {
 	e2.do(request{method: "GET", path: "/styles/public.json"}).expect(t, http.StatusOK, "style without its base").decode(t, &fallback)
 	if fallback.Glyphs != nil || fallback.Sources["osm"] != nil || fallback.Layers[0]["id"] != "background" {
 		t.Fatalf("fallback style %+v", fallback)
+	}
+}
+
+// cspDirective is one directive of a Content-Security-Policy ("" if absent).
+func cspDirective(csp, name string) string {
+	for _, d := range strings.Split(csp, ";") {
+		d = strings.TrimSpace(d)
+		if n, _, _ := strings.Cut(d, " "); n == name {
+			return d
+		}
+	}
+	return ""
+}
+
+// The base style URL must be an absolute http(s) URL.
+func TestCheckConfigBaseStyleURL(t *testing.T) {
+	for _, bad := range []string{"example.org/style.json", "ftp://example.org/s.json", "https://", "/styles/x.json"} {
+		err := CheckConfig(Config{Tiles: TileConfig{Options: tiles.Options{BaseStyleURL: bad}}})
+		if err == nil || !strings.Contains(err.Error(), "base style URL") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if err := CheckConfig(Config{Tiles: TileConfig{Options: tiles.Options{BaseStyleURL: "https://maps.example.org/style.json"}}}); err != nil {
+		t.Errorf("a good URL: %v", err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -209,6 +211,77 @@ func (s *Service) baseStyle(ctx context.Context) map[string]any {
 	}
 	c.style, c.fetched, c.failed = st, time.Now(), time.Time{}
 	return st
+}
+
+// BaseOrigins are the origins (scheme://host[:port]) a map drawing the
+// styles loads from besides the service itself: that of Options.BaseStyleURL
+// and, once the base style has been fetched, those of its glyphs, sprites
+// and sources (TileJSON URLs and tile templates). Pages set them in their
+// Content-Security-Policy (connect-src, img-src). Nil without a base style.
+// It never fetches: FetchBaseStyle does, when the server starts.
+func (s *Service) BaseOrigins() []string {
+	if s.opt.BaseStyleURL == "" {
+		return nil
+	}
+	urls := []string{s.opt.BaseStyleURL}
+	c := &s.base
+	c.mu.Lock()
+	st := c.style
+	c.mu.Unlock()
+	if st != nil {
+		urls = append(urls, styleURLs(st)...)
+	}
+	var out []string
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			continue // relative, mapbox://, or not a URL: nothing to allow
+		}
+		o := u.Scheme + "://" + u.Host
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// FetchBaseStyle fetches the base style, if one is configured, so that the
+// first pages served already allow its origins (BaseOrigins).
+func (s *Service) FetchBaseStyle(ctx context.Context) {
+	s.baseStyle(ctx)
+}
+
+// styleURLs are the URLs a style references: glyphs, sprite (a URL or a
+// list of {id, url}), and each source's url and tiles.
+func styleURLs(st map[string]any) []string {
+	var out []string
+	str := func(v any) {
+		if s, ok := v.(string); ok && s != "" {
+			out = append(out, s)
+		}
+	}
+	str(st["glyphs"])
+	switch sp := st["sprite"].(type) {
+	case string:
+		str(sp)
+	case []any:
+		for _, e := range sp {
+			if m, ok := e.(map[string]any); ok {
+				str(m["url"])
+			}
+		}
+	}
+	srcs, _ := st["sources"].(map[string]any)
+	for _, v := range srcs {
+		src, _ := v.(map[string]any)
+		str(src["url"])
+		tl, _ := src["tiles"].([]any)
+		for _, t := range tl {
+			str(t)
+		}
+	}
+	return out
 }
 
 func fetchStyle(ctx context.Context, url string) (map[string]any, error) {

@@ -69,6 +69,7 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 	f.DurationVar(&cfg.ReadTimeout, "read-timeout", 2*time.Minute, "time to read a whole request")
 	f.DurationVar(&cfg.WriteTimeout, "write-timeout", 10*time.Minute, "time to write a whole answer")
 	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+	f.StringVar(&cfg.Tiles.BaseStyleURL, "base-style-url", os.Getenv("RISKZONE_BASE_STYLE_URL"), "an external MapLibre style (https URL) drawn under the zones instead of the service's own base map; its origins are allowed in the pages' CSP (env RISKZONE_BASE_STYLE_URL; docs/tiles.md)")
 	f.Int64Var(&limitFlags.tileCacheMB, "tile-cache-mb", 256, "memory for rendered tiles, MiB")
 	f.DurationVar(&cfg.LiftingCheckInterval, "lifting-check-interval", time.Hour, "period of the scheduled lifting-eligibility check (run once per period across replicas); negative: never")
 	f.DurationVar(&cfg.DBCheckInterval, "db-check-interval", time.Second, "how often the database is pinged to enter and leave degraded mode")
