@@ -34,7 +34,15 @@ start() {
 	done
 	for i in $(seq 0 $((REPLICAS - 1))); do
 		port=$((BASE_PORT + i))
+		pid=$(cat "$DIR/replica-$port.pid")
 		for _ in $(seq 1 100); do
+			# A replica that exited (a port taken by another server, a bad
+			# flag) must not pass for ready because something else answers.
+			if ! kill -0 "$pid" 2>/dev/null; then
+				rm -f "$DIR/replica-$port.pid"
+				echo "cluster: replica on port $port exited: $(tail -n 1 "$DIR/replica-$port.log")" >&2
+				exit 1
+			fi
 			if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
 				echo "replica $((i + 1)): http://127.0.0.1:$port/ (pid $(cat "$DIR/replica-$port.pid"), log $DIR/replica-$port.log)"
 				continue 2
