@@ -176,8 +176,9 @@ func TestRateLimits(t *testing.T) {
 	}
 }
 
-// Bodies are capped per route: small for sign-in, a few MiB for edits;
-// the answer is 413 before any authentication or parsing.
+// Bodies are capped per route: small for sign-in, a few MiB for edits,
+// the general cap for case uploads; the answer is 413 before any
+// authentication or parsing.
 func TestBodyCaps(t *testing.T) {
 	e := newTestEnv(t, Config{}, nil)
 	big := `{"username":"` + strings.Repeat("a", 20<<10) + `"}`
@@ -198,6 +199,11 @@ func TestBodyCaps(t *testing.T) {
 	if res.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("chunked 5 MiB body: %d", res.StatusCode)
 	}
+	// Case uploads take the general cap (bulk JSON or CSV), not the edit
+	// cap: 5 MiB goes on to authentication, 11 MiB does not.
+	e.do(request{method: "POST", path: "/api/v1/cases", json: huge}).expect(t, http.StatusUnauthorized, "5 MiB case upload")
+	e.do(request{method: "POST", path: "/api/v1/cases", json: `{"case_no":"` + strings.Repeat("a", 11<<20) + `"}`}).
+		expectError(t, http.StatusRequestEntityTooLarge, "Too Large", "11 MiB case upload")
 	// Within the caps: the usual answers.
 	e.do(request{method: "POST", path: "/api/v1/auth/login", json: map[string]string{"username": "x", "password": "y-long-enough"}}).
 		expect(t, http.StatusUnauthorized, "small login")
