@@ -160,7 +160,7 @@ fi
 # RSS every 5 s.
 ( while true; do
 	line=$(date +%s)
-	for f in .data/cluster/replica-*.pid; do line="$line $(ps -o rss= -p "$(cat "$f")" 2>/dev/null | tr -d ' ' || echo 0)"; done
+	for f in "${CLUSTER_DIR:-.data/cluster}"/replica-*.pid; do line="$line $(ps -o rss= -p "$(cat "$f")" 2>/dev/null | tr -d ' ' || echo 0)"; done
 	echo "$line" >>"$out/rss.txt"; sleep 5
 done ) &
 rss_pid=$!

@@ -9,13 +9,14 @@
 #
 # Environment: REPLICAS (default 3), BASE_PORT (default 8081), BIN (default
 # bin/riskzone), RISKZONE_PG_PORT / DATABASE_URL as for the binary; extra
-# serve flags in SERVE_FLAGS. Logs and pid files go to .data/cluster/.
+# serve flags in SERVE_FLAGS. Logs and pid files go to CLUSTER_DIR (default
+# .data/cluster/); stop and status act on the replicas listed there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPLICAS=${REPLICAS:-3}
 BASE_PORT=${BASE_PORT:-8081}
 BIN=${BIN:-bin/riskzone}
-DIR=.data/cluster
+DIR=${CLUSTER_DIR:-.data/cluster}
 mkdir -p "$DIR"
 
 start() {
@@ -27,6 +28,12 @@ start() {
 		if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
 			echo "replica on 127.0.0.1:$port already runs (pid $(cat "$pidf"))"
 			continue
+		fi
+		# Another server on the port would answer /readyz for a replica that
+		# could not listen.
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "cluster: port $port is taken by another server; pick another BASE_PORT" >&2
+			exit 1
 		fi
 		# shellcheck disable=SC2086
 		nohup "$BIN" serve --addr "127.0.0.1:$port" --log-format json ${SERVE_FLAGS:-} >"$DIR/replica-$port.log" 2>&1 &
