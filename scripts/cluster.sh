@@ -9,13 +9,14 @@
 #
 # Environment: REPLICAS (default 3), BASE_PORT (default 8081), BIN (default
 # bin/riskzone), RISKZONE_PG_PORT / DATABASE_URL as for the binary; extra
-# serve flags in SERVE_FLAGS. Logs and pid files go to .data/cluster/.
+# serve flags in SERVE_FLAGS. Logs and pid files go to CLUSTER_DIR (default
+# .data/cluster/); stop and status act on the replicas listed there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPLICAS=${REPLICAS:-3}
 BASE_PORT=${BASE_PORT:-8081}
 BIN=${BIN:-bin/riskzone}
-DIR=.data/cluster
+DIR=${CLUSTER_DIR:-.data/cluster}
 mkdir -p "$DIR"
 
 start() {
@@ -28,13 +29,27 @@ start() {
 			echo "replica on 127.0.0.1:$port already runs (pid $(cat "$pidf"))"
 			continue
 		fi
+		# Another server on the port would answer /readyz for a replica that
+		# could not listen.
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "cluster: port $port is taken by another server; pick another BASE_PORT" >&2
+			exit 1
+		fi
 		# shellcheck disable=SC2086
 		nohup "$BIN" serve --addr "127.0.0.1:$port" --log-format json ${SERVE_FLAGS:-} >"$DIR/replica-$port.log" 2>&1 &
 		echo $! >"$pidf"
 	done
 	for i in $(seq 0 $((REPLICAS - 1))); do
 		port=$((BASE_PORT + i))
+		pid=$(cat "$DIR/replica-$port.pid")
 		for _ in $(seq 1 100); do
+			# A replica that exited (a port taken by another server, a bad
+			# flag) must not pass for ready because something else answers.
+			if ! kill -0 "$pid" 2>/dev/null; then
+				rm -f "$DIR/replica-$port.pid"
+				echo "cluster: replica on port $port exited: $(tail -n 1 "$DIR/replica-$port.log")" >&2
+				exit 1
+			fi
 			if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
 				echo "replica $((i + 1)): http://127.0.0.1:$port/ (pid $(cat "$DIR/replica-$port.pid"), log $DIR/replica-$port.log)"
 				continue 2

@@ -263,3 +263,23 @@ func scrapeMetrics(t *testing.T, s *Server) []byte {
 	}
 	return rec.Body.Bytes()
 }
+
+// metricValue is the value of one series in a scrape, named as the text
+// format writes it: `name` or `name{label="value",...}` (labels sorted).
+// It fails the test when the series is missing.
+func metricValue(t *testing.T, scrape []byte, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(string(scrape), "\n") {
+		rest, ok := strings.CutPrefix(line, series+" ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		if err != nil {
+			t.Fatalf("metric %s: %q: %v", series, line, err)
+		}
+		return v
+	}
+	t.Fatalf("metric %s missing from the scrape:\n%s", series, scrape)
+	return 0
+}

@@ -153,7 +153,18 @@ func TestProposalsAPI(t *testing.T) {
 	if n := e.count("proposal_runs"); n != 0 {
 		t.Fatalf("bad requests stored %d runs", n)
 	}
+	// The run-time histogram counts successful runs only.
+	if n := metricValue(t, scrapeMetrics(t, e.srv), "riskzone_proposal_run_seconds_count"); n != 0 {
+		t.Fatalf("proposal run histogram counts %v runs after refused requests, want 0", n)
+	}
 	res := post(map[string]any{"county_id": 1}).expect(t, http.StatusCreated, "propose")
+	scrape := scrapeMetrics(t, e.srv)
+	if n := metricValue(t, scrape, "riskzone_proposal_run_seconds_count"); n != 1 {
+		t.Fatalf("proposal run histogram counts %v runs after one 201, want 1", n)
+	}
+	if sum := metricValue(t, scrape, "riskzone_proposal_run_seconds_sum"); sum <= 0 {
+		t.Fatalf("proposal run histogram sum %v s, want the run's time", sum)
+	}
 	if ct := res.Header.Get("Content-Type"); ct != "application/geo+json" {
 		t.Fatalf("content type %q", ct)
 	}

@@ -41,8 +41,11 @@ type LimitConfig struct {
 	// share one limit; and tests and benchmarks run on loopback.
 	LimitLoopback bool
 	// AuthBodyLimit caps the body of auth endpoints (default 16 KiB);
-	// EditBodyLimit of zone, case and subscriber writes (default 4 MiB);
-	// every other body is capped by Config.BodyLimit.
+	// EditBodyLimit of zone edits, proposal decisions, notices and admin
+	// writes such as subscribers (default 4 MiB); every other body is
+	// capped by Config.BodyLimit (10 MiB), case and trace uploads included:
+	// a bulk upload (up to maxBulkCases as JSON or CSV) needs more room
+	// than an edit.
 	AuthBodyLimit int64
 	EditBodyLimit int64
 }

@@ -176,8 +176,9 @@ func TestRateLimits(t *testing.T) {
 	}
 }
 
-// Bodies are capped per route: small for sign-in, a few MiB for edits;
-// the answer is 413 before any authentication or parsing.
+// Bodies are capped per route: small for sign-in, a few MiB for edits,
+// the general cap for case uploads; the answer is 413 before any
+// authentication or parsing.
 func TestBodyCaps(t *testing.T) {
 	e := newTestEnv(t, Config{}, nil)
 	big := `{"username":"` + strings.Repeat("a", 20<<10) + `"}`
@@ -198,6 +199,11 @@ func TestBodyCaps(t *testing.T) {
 	if res.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("chunked 5 MiB body: %d", res.StatusCode)
 	}
+	// Case uploads take the general cap (bulk JSON or CSV), not the edit
+	// cap: 5 MiB goes on to authentication, 11 MiB does not.
+	e.do(request{method: "POST", path: "/api/v1/cases", json: huge}).expect(t, http.StatusUnauthorized, "5 MiB case upload")
+	e.do(request{method: "POST", path: "/api/v1/cases", json: `{"case_no":"` + strings.Repeat("a", 11<<20) + `"}`}).
+		expectError(t, http.StatusRequestEntityTooLarge, "Too Large", "11 MiB case upload")
 	// Within the caps: the usual answers.
 	e.do(request{method: "POST", path: "/api/v1/auth/login", json: map[string]string{"username": "x", "password": "y-long-enough"}}).
 		expect(t, http.StatusUnauthorized, "small login")
@@ -265,4 +271,114 @@ func TestReadHeaderTimeout(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("the connection stayed open %s with half a header (err %v)", d, err)
 	}
+}
+
+// serveOnLoopback serves srv on a free loopback port until the test ends and
+// returns its address.
+func serveOnLoopback(t *testing.T, srv *Server) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- srv.ListenAndServe(ctx, func(a net.Addr) { addr <- a.String() }) }()
+	select {
+	case a := <-addr:
+		t.Cleanup(func() { cancel(); <-done })
+		return a
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	}
+	return ""
+}
+
+// A body that trickles in is cut off at ReadTimeout (the whole request),
+// although each byte arrives well within any per-read wait; a keep-alive
+// connection left idle after an answer is closed at IdleTimeout. Without
+// the timeouts (2 min by default) both connections would outlive the
+// test's 5 s read deadline.
+func TestReadAndIdleTimeouts(t *testing.T) {
+	const readTimeout, idleTimeout = 400 * time.Millisecond, 700 * time.Millisecond
+	store := pgtest.NewStore(t)
+	srv := New(Config{Addr: "127.0.0.1:0", ReadHeaderTimeout: 2 * time.Second, ReadTimeout: readTimeout, IdleTimeout: idleTimeout},
+		store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a := serveOnLoopback(t, srv)
+
+	t.Run("slow body", func(t *testing.T) {
+		conn, err := net.Dial("tcp", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		start := time.Now()
+		fmt.Fprintf(conn, "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() { // a byte every 50 ms, until the server hangs up
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}()
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err == nil {
+			// An answer to a body that never arrived must be an error, and the
+			// connection must end with it.
+			_, err = io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode < 400 {
+				t.Errorf("a trickled body was answered %d", res.StatusCode)
+			}
+			if !res.Close && err == nil {
+				t.Errorf("the connection stays open after the answer to a cut-off body")
+			}
+		}
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("the slow body was still accepted after %s (ReadTimeout %s)", time.Since(start), readTimeout)
+		}
+		if d := time.Since(start); d < readTimeout-50*time.Millisecond || d > 3*time.Second {
+			t.Fatalf("the slow body was cut off after %s, want about ReadTimeout %s", d, readTimeout)
+		}
+	})
+
+	t.Run("idle keep-alive", func(t *testing.T) {
+		conn, err := net.Dial("tcp", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		br := bufio.NewReader(conn)
+		fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadAll(res.Body); err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || res.Close {
+			t.Fatalf("healthz %d, close %v: want 200 on a kept-alive connection", res.StatusCode, res.Close)
+		}
+		idle := time.Now()
+		n, err := br.Read(make([]byte, 1))
+		d := time.Since(idle)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("an idle keep-alive connection is still open after %s (IdleTimeout %s)", d, idleTimeout)
+		}
+		if n != 0 || err != io.EOF {
+			t.Fatalf("idle connection read %d bytes, %v: want EOF", n, err)
+		}
+		if d < idleTimeout-100*time.Millisecond || d > 3*time.Second {
+			t.Fatalf("idle connection closed after %s, want about IdleTimeout %s", d, idleTimeout)
+		}
+	})
 }

@@ -133,6 +133,19 @@ func TestWebhookRetries(t *testing.T) {
 	e, outboxID := webhookEnv(t, rc.URL+"/hook", secret)
 	cfg := WebhookConfig{BaseDelay: 300 * time.Millisecond, MaxDelay: 2 * time.Second, Jitter: 0, MaxAttempts: 5, Poll: 50 * time.Millisecond,
 		Lease: 5 * time.Second, Timeout: 2 * time.Second}
+	// The delivery has been due for 90 s: the outbox lag says so before the
+	// worker starts.
+	if _, err := e.store.Pool.Exec(context.Background(), `UPDATE outbox SET next_attempt_at = now() - interval '90 seconds' WHERE id = $1`, outboxID); err != nil {
+		t.Fatal(err)
+	}
+	scrape := scrapeMetrics(t, e.srv)
+	failedBefore := metricValue(t, scrape, "riskzone_webhook_failed_attempts_total")
+	if lag := metricValue(t, scrape, "riskzone_outbox_lag_seconds"); lag < 90 || lag > 300 {
+		t.Errorf("outbox lag %.1f s with a delivery due for 90 s", lag)
+	}
+	if n := metricValue(t, scrape, `riskzone_outbox_deliveries{state="pending"}`); n != 1 {
+		t.Errorf("%v pending deliveries in the metrics, want 1", n)
+	}
 	w := newDeliveryWorker(e.store, e.srv.log, cfg, "http://riskzone.test")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -145,6 +158,22 @@ func TestWebhookRetries(t *testing.T) {
 	waitState(t, e.store, outboxID, "delivered")
 	cancel()
 	<-done
+	// The two failures are counted and the lag is gone (the collector reads
+	// the outbox at most every 2 s).
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		scrape = scrapeMetrics(t, e.srv)
+		failed := metricValue(t, scrape, "riskzone_webhook_failed_attempts_total")
+		lag := metricValue(t, scrape, "riskzone_outbox_lag_seconds")
+		delivered := metricValue(t, scrape, `riskzone_outbox_deliveries{state="delivered"}`)
+		if failed == failedBefore+2 && lag == 0 && delivered >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics after delivery: %v failed attempts (before %v, want 2 more), lag %v s (want 0), %v delivered",
+				failed, failedBefore, lag, delivered)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	for i, h := range hits {
 		if h.verified != nil {
 			t.Errorf("attempt %d: %v", i+1, h.verified)
