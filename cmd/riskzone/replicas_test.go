@@ -20,6 +20,26 @@ import (
 	"github.com/riskzone/riskzone/zoning/postgis/pgtest"
 )
 
+// demoDatabase is a fresh test database holding a 3,000-building demo
+// county and its story, with a store on it (closed when the test ends).
+func demoDatabase(t *testing.T) (dsn string, store *postgis.Store, sum *demo.Summary, story *demo.StorySummary) {
+	t.Helper()
+	dsn = pgtest.NewDatabase(t)
+	ctx := context.Background()
+	store, err := postgis.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	if sum, err = demo.Load(ctx, store, demo.Options{Seed: 1, Buildings: 3000, Today: time.Now().UTC()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if story, err = demo.TellStory(ctx, store, sum); err != nil {
+		t.Fatal(err)
+	}
+	return dsn, store, sum, story
+}
+
 // replica is one `riskzone serve` process of a test.
 type replica struct {
 	cmd    *exec.Cmd
@@ -78,21 +98,8 @@ func startReplica(t *testing.T, dsn string, args ...string) *replica {
 // expires: each subscriber accepts exactly one delivery, under the
 // idempotency key of the interrupted attempt.
 func TestKillReplicaMidDelivery(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
 	ctx := context.Background()
-	store, err := postgis.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	sum, err := demo.Load(ctx, store, demo.Options{Seed: 1, Buildings: 3000, Today: time.Now().UTC()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	story, err := demo.TellStory(ctx, store, sum)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dsn, store, _, story := demoDatabase(t)
 	// Only our subscribers receive anything.
 	if _, err := store.Pool.Exec(ctx, `UPDATE outbox SET state = 'dead', last_error = 'set aside by the test' WHERE state <> 'delivered';
 		UPDATE subscribers SET active = false`); err != nil {

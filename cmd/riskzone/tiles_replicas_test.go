@@ -14,9 +14,6 @@ import (
 
 	"github.com/riskzone/riskzone/tiles"
 	"github.com/riskzone/riskzone/zoning"
-	"github.com/riskzone/riskzone/zoning/demo"
-	"github.com/riskzone/riskzone/zoning/postgis"
-	"github.com/riskzone/riskzone/zoning/postgis/pgtest"
 )
 
 // Two `riskzone serve` processes on one database: a zone lifted and
@@ -25,20 +22,8 @@ import (
 // differs, and the ETag of B's unversioned tile from before no longer
 // matches (a revalidation gets the new tile, not 304).
 func TestReplicaProcessesServeAZoneChange(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
 	ctx := context.Background()
-	store, err := postgis.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	sum, err := demo.Load(ctx, store, demo.Options{Seed: 1, Buildings: 3000, Today: time.Now().UTC()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.TellStory(ctx, store, sum); err != nil {
-		t.Fatal(err)
-	}
+	dsn, store, sum, _ := demoDatabase(t)
 	token := func(name string, role zoning.Role) string {
 		u, err := store.CreateUser(ctx, zoning.Origin{Actor: zoning.CLI()}, zoning.NewUser{Username: name, Role: role, DisplayName: name})
 		if err != nil {
