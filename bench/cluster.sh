@@ -48,7 +48,7 @@ sweep_secs=${BENCH_SWEEP_SECONDS:-5}
 warmup=${BENCH_WARMUP:-10}
 changes=${BENCH_CHANGES:-10}
 replicas=${REPLICAS:-3}
-base=${BASE_PORT:-18811}
+base=${BASE_PORT:-18821}
 if [ -n "${BENCH_CONNECTIONS:-}" ]; then sweep=""; fi
 out=bench/out/cluster
 rm -rf "$out"; mkdir -p "$out"
