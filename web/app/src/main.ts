@@ -9,6 +9,7 @@ import { t, setLang, getLang, type Lang } from './i18n';
 import { History } from './history';
 import { snap, type Pt } from './snap';
 import { splitForDraw, joinFromDraw, GeometryError, bbox, type Areal } from './geom';
+import { errorText, geometryReason } from './errors';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 
@@ -77,7 +78,7 @@ async function guard(fn: () => Promise<void>) {
     await fn();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) { showLogin(); return; }
-    setMsg('err', e instanceof Error ? e.message : String(e));
+    setMsg('err', errorText(e));
   } finally {
     S.busy = false;
   }
@@ -111,7 +112,7 @@ function showLogin(err = '') {
       if (!['expert', 'publisher', 'admin'].includes(me.role)) { showLogin(`role ${me.role}`); return; }
       await signedIn(me);
     } catch (e) {
-      showLogin(e instanceof Error ? e.message : String(e));
+      showLogin(errorText(e));
     }
   };
 }
@@ -681,7 +682,7 @@ function onDrawFinish(id: string | number, ctx: { action: string; mode: string }
     S.msg = null;
     if (ctx.mode === 'polygon') setTool('vertex'); else renderSide();
   } catch (e) {
-    const why = e instanceof GeometryError ? e.message : String(e);
+    const why = e instanceof GeometryError ? geometryReason(e) : String(e);
     loadDrawGeometry(history.state.geom ?? S.target.geometry);
     if (S.tool === 'vertex') setTool('vertex');
     setMsg('err', t('invalid', { why }));
