@@ -19,7 +19,11 @@ interface Me { user: { id: number; username: string; display_name: string } | nu
 interface County { id: number; name: string; name_en: string; bbox: [number, number, number, number] }
 
 /** What is being edited: a zone (version-checked) or a proposal (approve with edits). */
-interface Target { kind: 'zone' | 'proposal'; id: number; version: number; name: string; buildingIDs: Set<number>; geometry: Areal }
+interface Target {
+  kind: 'zone' | 'proposal'; id: number; version: number; name: string; buildingIDs: Set<number>; geometry: Areal;
+  /** Rings terra-draw refused to load: the boundary must not be saved from the editor (it would drop them). */
+  refused?: string;
+}
 /** One state of the editor; the history holds these. */
 interface Draft { add: number[]; remove: number[]; geom: Areal | null }
 
@@ -52,7 +56,8 @@ const history = new History<Draft>({ add: [], remove: [], geom: null });
 const footprints = new Map<number, any>(); // building id -> GeoJSON feature
 let map: MLMap;
 let draw: TerraDraw | null = null;
-const app = { S, history, get map() { return map; }, get draw() { return draw; }, firstRender: 0, mapLoadMs: 0, ready: false };
+const app = { S, history, get map() { return map; }, get draw() { return draw; }, firstRender: 0, mapLoadMs: 0, ready: false,
+  loadDrawGeometry: (g: Areal) => loadDrawGeometry(g) };
 (window as any).rzApp = app;
 
 const $ = <T extends HTMLElement = HTMLElement>(sel: string, root: ParentNode = document) => root.querySelector(sel) as T;
@@ -602,6 +607,7 @@ function endEdit() {
 function setTool(tool: Tool) {
   if (!S.target && tool !== 'none') return;
   if (tool === 'buildings' && history.state.geom) { setMsg('warn', t('geomFirst')); tool = 'none'; }
+  if ((tool === 'vertex' || tool === 'draw' || tool === 'hole') && S.target?.refused) { setMsg('err', S.target.refused); tool = 'none'; }
   S.tool = tool;
   if (draw) {
     if (tool === 'vertex') {
@@ -660,7 +666,15 @@ function loadDrawGeometry(g: Areal) {
   draw.clear();
   const res = draw.addFeatures(splitForDraw(g) as any);
   const bad = res.filter((r) => !r.valid);
-  if (bad.length) console.warn('terra-draw refused parts', bad);
+  // A ring terra-draw refuses is not in its store: a boundary saved from the
+  // store would silently drop it. Say so and keep the boundary as it is.
+  if (S.target) S.target.refused = bad.length ? t('drawRefused', { n: bad.length, total: res.length }) : undefined;
+  if (bad.length) {
+    draw.setMode('static');
+    if (S.tool === 'vertex' || S.tool === 'draw' || S.tool === 'hole') S.tool = 'none';
+    setMsg('err', S.target!.refused!);
+    return;
+  }
   if (mode !== 'static') draw.setMode(mode);
 }
 
@@ -736,6 +750,7 @@ async function save(reason: string) {
   const tg = S.target!;
   if (!reason) { setMsg('err', t('reasonRequired')); return; }
   const d = history.state;
+  if (d.geom && tg.refused) { setMsg('err', tg.refused); return; }
   try {
     if (tg.kind === 'proposal') {
       const body: any = { reason };
