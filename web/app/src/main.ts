@@ -276,7 +276,7 @@ function proposalsPanel(): string {
       <dt>${esc(t('buildings'))}</dt><dd>${fmt(p.buildings)}</dd>
       <dt>${esc(t('onBarriers'))}</dt><dd>${Math.round((r.boundary_on_barriers ?? 0) * 100)}%${r.enlarged ? ' · ' + esc(t('enlarged')) : ''}</dd></dl>
       <div class="muted">${esc(t('rationale'))}: ${esc((r.rules || []).join('; '))}</div>
-      ${sel ? `<div class="muted">${esc(t('barriers'))}: ${esc((p.boundary_barriers || []).slice(0, 8).map((b: any) => b.name || b.kind).join('、'))}</div>
+      ${sel ? `<div class="muted" data-testid="barrier-names">${esc(t('barriers'))}: ${esc((p.boundary_barriers || []).slice(0, 8).map((b: any) => b.name || b.kind).join('、'))}</div>
       <div class="row"><button class="primary" data-act="accept">${esc(t('accept'))}</button><button data-act="editaccept">${esc(t('editAccept'))}</button></div>
       <label class="f">${esc(t('reason'))}<input data-testid="decision-reason" id="decisionReason"></label>
       <div class="row"><button class="danger" data-act="reject">${esc(t('reject'))}</button></div>` : ''}
