@@ -140,8 +140,15 @@ async function signedIn(me: Me) {
   S.county = counties.find((c) => c.id === fromURL)?.id ?? counties[0]?.id ?? 0;
   renderTop();
   renderSide();
+  // The proposals and zones load while the map starts (not after it).
+  const data = isExpert() ? Promise.all([fetchProposals(), fetchZones()]) : null;
+  data?.catch(() => {}); // awaited below; not an unhandled rejection if initMap fails first
   await initMap();
-  if (isExpert()) await Promise.all([loadProposals(), loadZones()]);
+  if (data) {
+    const [proposals, zones] = await data;
+    showProposals(proposals);
+    showZones(zones);
+  }
   renderSide();
   markFirstRender();
 }
@@ -473,6 +480,7 @@ function setData(src: string, data: any) { (map.getSource(src) as GeoJSONSource 
 async function initMap() {
   if (map) return;
   const t0 = performance.now();
+  performance.mark('rz-map-start');
   const styleURL = isExpert() ? '/styles/expert.json' : '/styles/public.json';
   // Open on the county itself: the first render is the city, not a view
   // that fitCounty would then replace (a second round of tiles).
@@ -483,6 +491,7 @@ async function initMap() {
   map.addControl(new maplibregl.ScaleControl({}), 'bottom-right');
   await new Promise<void>((res) => map.once('load', () => res()));
   app.mapLoadMs = performance.now() - t0;
+  performance.mark('rz-map-load');
   const level = ['match', ['get', 'level'], 'high', '#d7301f', 'medium', '#fc8d59', '#fdcc8a'] as any;
   for (const s of ['rz-zones', 'rz-proposals', 'rz-barriers', 'rz-delta', 'rz-other', 'rz-search']) map.addSource(s, { type: 'geojson', data: empty as any });
   map.addLayer({ id: 'rz-proposals-fill', type: 'fill', source: 'rz-proposals', paint: { 'fill-color': '#6a51a3', 'fill-opacity': ['case', ['boolean', ['get', 'sel'], false], 0.3, 0.12] } });
@@ -520,9 +529,12 @@ function fitGeom(g: Areal) {
   map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 80, duration: 0, maxZoom: 17 });
 }
 
-async function loadZones() {
+async function loadZones() { showZones(await fetchZones()); }
+function fetchZones(): Promise<any> {
   const q = S.asOf ? `&at=${encodeURIComponent(new Date(S.asOf).toISOString())}` : '';
-  const fc = await api('GET', `/api/v1/zones?county=${S.county}${q}`);
+  return api('GET', `/api/v1/zones?county=${S.county}${q}`);
+}
+function showZones(fc: any) {
   (window as any).rzZones = fc;
   refreshZoneLayer();
 }
@@ -533,8 +545,11 @@ function refreshZoneLayer() {
   setData('rz-zones', { type: 'FeatureCollection', features: fc.features.map((f: any) => ({ ...f, id: f.properties.zone_id, properties: { ...f.properties, sel: f.properties.zone_id === sel } })) });
 }
 
-async function loadProposals() {
-  const { proposals } = await api('GET', `/api/v1/app/proposals?county=${S.county}`);
+async function loadProposals() { showProposals(await fetchProposals()); }
+async function fetchProposals(): Promise<any[]> {
+  return (await api('GET', `/api/v1/app/proposals?county=${S.county}`)).proposals;
+}
+function showProposals(proposals: any[]) {
   S.proposals = proposals;
   refreshProposalLayer();
 }
