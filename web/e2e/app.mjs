@@ -204,7 +204,8 @@ try {
       const res = performance.getEntriesByType('resource').filter((r) => /\/app\/assets\/[^?]+\.(js|css)(\?|$)/.test(r.name));
       return {
         firstRenderMs: mark ? Math.round(mark.startTime) : -1,
-        mapLoadMs: Math.round(window.rzApp.mapLoadMs),
+        mapStartMs: Math.round(performance.getEntriesByName('rz-map-start')[0]?.startTime ?? -1),
+        mapLoadMs: Math.round(performance.getEntriesByName('rz-map-load')[0]?.startTime ?? -1),
         domContentLoadedMs: Math.round(nav.domContentLoadedEventEnd), loadMs: Math.round(nav.loadEventEnd),
         appAssets: res.length,
         appAssetsTransferBytes: res.reduce((s, r) => s + (r.transferSize || 0), 0),
