@@ -205,7 +205,7 @@ try {
       return {
         firstRenderMs: mark ? Math.round(mark.startTime) : -1,
         mapStartMs: Math.round(performance.getEntriesByName('rz-map-start')[0]?.startTime ?? -1),
-        mapLoadMs: Math.round(performance.getEntriesByName('rz-map-load')[0]?.startTime ?? -1),
+        styleLoadMs: Math.round(performance.getEntriesByName('rz-style-load')[0]?.startTime ?? -1),
         domContentLoadedMs: Math.round(nav.domContentLoadedEventEnd), loadMs: Math.round(nav.loadEventEnd),
         appAssets: res.length,
         appAssetsTransferBytes: res.reduce((s, r) => s + (r.transferSize || 0), 0),

@@ -58,7 +58,7 @@ let map: MLMap;
 let draw: TerraDraw | null = null;
 // firstRender: ms from navigation start to the first frame with the app's
 // layers filled (the zones for experts), also as the performance mark
-// rz-first-render; mapLoadMs: from initMap to the style's load.
+// rz-first-render; mapLoadMs: from initMap until the style is parsed.
 const app = { S, history, get map() { return map; }, get draw() { return draw; }, firstRender: 0, mapLoadMs: 0, ready: false,
   loadDrawGeometry: (g: Areal) => loadDrawGeometry(g) };
 (window as any).rzApp = app;
@@ -489,9 +489,12 @@ async function initMap() {
   map = new maplibregl.Map({ container: 'map', style: styleURL, hash: false, attributionControl: { compact: true }, fadeDuration: 0, ...start });
   map.addControl(new maplibregl.NavigationControl(), 'top-right');
   map.addControl(new maplibregl.ScaleControl({}), 'bottom-right');
-  await new Promise<void>((res) => map.once('load', () => res()));
+  // The app's sources and layers go in as soon as the style is parsed, not
+  // at 'load' (after the first complete render): the first frame with
+  // tiles then has the zones too, instead of a second round of rendering.
+  if (!map.isStyleLoaded()) await new Promise<void>((res) => map.once('style.load', () => res()));
   app.mapLoadMs = performance.now() - t0;
-  performance.mark('rz-map-load');
+  performance.mark('rz-style-load');
   const level = ['match', ['get', 'level'], 'high', '#d7301f', 'medium', '#fc8d59', '#fdcc8a'] as any;
   for (const s of ['rz-zones', 'rz-proposals', 'rz-barriers', 'rz-delta', 'rz-other', 'rz-search']) map.addSource(s, { type: 'geojson', data: empty as any });
   map.addLayer({ id: 'rz-proposals-fill', type: 'fill', source: 'rz-proposals', paint: { 'fill-color': '#6a51a3', 'fill-opacity': ['case', ['boolean', ['get', 'sel'], false], 0.3, 0.12] } });
