@@ -48,7 +48,8 @@ const S = {
   preview: null as any,
   publishResult: null as any,
   asOf: '',
-  runInfo: '',
+  // the engine's last run, shown in the current language: running, or its id and proposals
+  runInfo: null as null | 'running' | { run: number | string; n: number },
   busy: false,
   layers: { zones: true, published: false, proposals: true, buildings: true, roads: true, water: true, railways: true, ridges: true, walls: true, admin: true, spread: false, cases: false } as Record<string, boolean>,
 };
@@ -291,7 +292,7 @@ function proposalsPanel(): string {
   }).join('');
   const editing = S.target?.kind === 'proposal' ? editorBlock() : '';
   return `<h2>${esc(t('tab.proposals'))}</h2>
-    <div class="row"><button class="primary" id="run" data-testid="run">${esc(t('run'))}</button> <span class="muted" data-testid="run-info">${esc(S.runInfo)}</span></div>
+    <div class="row"><button class="primary" id="run" data-testid="run">${esc(t('run'))}</button> <span class="muted" data-testid="run-info">${esc(S.runInfo === 'running' ? t('running') : S.runInfo ? t('run.done', S.runInfo) : '')}</span></div>
     <details><summary>${esc(t('params'))}</summary>
     <label class="f">${esc(t('runAt'))}<input id="runAt" type="datetime-local" value="${local}"></label>
     <label class="f">${esc(t('params'))}<textarea id="runParams" rows="2" placeholder='{"lookback_days": 14}'></textarea></label></details>
@@ -568,7 +569,7 @@ async function runEngine() {
   if (raw) {
     try { params = JSON.parse(raw); } catch (e) { setMsg('err', `${t('params')}: ${(e as Error).message}`); return; }
   }
-  S.runInfo = t('running');
+  S.runInfo = 'running';
   renderSide();
   const body: any = { county_id: S.county };
   if (at) body.at = new Date(at).toISOString();
@@ -576,7 +577,7 @@ async function runEngine() {
   const fc = await api('POST', '/api/v1/proposals', body);
   const n = fc.features.filter((f: any) => f.properties.kind === 'proposal').length;
   const { runs } = await api('GET', `/api/v1/app/runs?county=${S.county}`);
-  S.runInfo = t('run.done', { run: runs[0]?.id ?? '?', n });
+  S.runInfo = { run: runs[0]?.id ?? '?', n };
   await loadProposals();
   renderSide();
 }
