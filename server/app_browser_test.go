@@ -145,9 +145,15 @@ func TestExpertAppInBrowser(t *testing.T) {
 		t.Logf("browser: %s", e)
 	}
 	fl := r.Metrics.FirstLoad
-	// One line on stdout, so that the numbers show without -v (make test).
-	fmt.Printf("expert app budgets: JS+CSS %d bytes gzipped on the wire (%d built, budget %d); first render %d ms from navigation start (budget %d ms); browser suite %s (limit %s)\n",
+	// One line on stdout and in budgets.txt beside the screenshots: go test
+	// shows a passing package's output only with -v, so make test prints
+	// the file.
+	line := fmt.Sprintf("expert app budgets: JS+CSS %d bytes gzipped on the wire (%d built, budget %d); first render %d ms from navigation start (budget %d ms); browser suite %s (limit %s)\n",
 		fl.AppAssetsTransferBytes, built, appTransferBudget, fl.FirstRenderMs, firstRenderBudget.Milliseconds(), took.Round(time.Second), browserSuiteDeadline)
+	fmt.Print(line)
+	if err := os.WriteFile(filepath.Join(shots, "budgets.txt"), []byte(line), 0o644); err != nil {
+		t.Errorf("write the budgets line: %v", err)
+	}
 	if runErr != nil || r.Failed || len(r.Steps) != appBrowserSteps {
 		t.Fatalf("the expert app failed in the browser after %d of %d steps: %v\nerrors: %q\npage errors: %q\nCSP: %q\nother origins: %q\nstderr: %s",
 			len(r.Steps), appBrowserSteps, runErr, r.Errors, r.PageErrors, r.CSP, r.Foreign, stderr.Bytes())

@@ -4,10 +4,10 @@
 //   node web/e2e/app.mjs BASE_URL SCREENSHOT_DIR
 //
 // against a server on a fresh demo database with the users expert, expert2
-// and publisher (password riskzone-demo). The story: expert runs the
-// engine and may not accept its proposals (403, in Chinese and English);
-// a reload with the session measures the first render and the app's
-// transfer; expert2 (the second person) accepts a proposal, adds a building
+// and publisher (password riskzone-demo). The story: expert signs in; a
+// reload with the session (cache off) measures the first render and the
+// app's transfer; expert runs the engine and may not accept its proposals
+// (403, in Chinese and English); expert2 (the second person) accepts a proposal, adds a building
 // by clicking it, undoes and redoes, saves, sees version 2 and its diff,
 // drags a vertex, saves, meets a 409 conflict and re-applies, removes a
 // building by clicking it, is refused overlapping parts (zh and en),
