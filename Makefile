@@ -95,6 +95,7 @@ vet:
 test: db-start vet web
 	cd web && npm test
 	$(GO) test -race -timeout 40m ./...
+	@cat "$${RISKZONE_SCREENSHOTS:-.data/screenshots/app}/budgets.txt" 2>/dev/null || true
 
 bench: db-start
 	$(GO) test -run '^$$' -bench . -benchmem ./...

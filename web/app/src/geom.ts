@@ -78,8 +78,16 @@ export function joinFromDraw(parts: { geometry: { coordinates: Ring[] }; propert
   return g;
 }
 
+/** The codes a GeometryError carries; the app shows each as the i18n key
+ * geom.<code> (both languages), filled from the error's params. */
+export const geometryErrorCodes = ['empty', 'hole_outside', 'too_few_points', 'out_of_range', 'self_intersection', 'no_area', 'parts_overlap'] as const;
+export type GeometryErrorCode = (typeof geometryErrorCodes)[number];
+
+/** GeometryError names a refused shape: a code, the numbers the message
+ * needs (part and hole are 1-based; hole 0 is the part's outer ring) and an
+ * English message. */
 export class GeometryError extends Error {
-  constructor(public code: string, message: string) { super(message); }
+  constructor(public code: GeometryErrorCode, message: string, public params: Record<string, number | string> = {}) { super(message); }
 }
 
 export function closeRing(r: Ring): Ring {
@@ -147,19 +155,20 @@ export function validate(g: Areal): void {
   polys.forEach((poly, pi) => {
     poly.forEach((ring, ri) => {
       const what = ri === 0 ? `part ${pi + 1}` : `hole ${ri} of part ${pi + 1}`;
-      if (ring.length < 4) throw new GeometryError('too_few_points', `${what} has fewer than 3 corners`);
+      const at = { part: pi + 1, hole: ri };
+      if (ring.length < 4) throw new GeometryError('too_few_points', `${what} has fewer than 3 corners`, at);
       for (const [x, y] of ring) {
-        if (!(x >= -180 && x <= 180 && y >= -90 && y <= 90)) throw new GeometryError('out_of_range', `${what}: coordinate ${x},${y} is out of range`);
+        if (!(x >= -180 && x <= 180 && y >= -90 && y <= 90)) throw new GeometryError('out_of_range', `${what}: coordinate ${x},${y} is out of range`, { ...at, x, y });
       }
       const x = selfIntersection(ring);
-      if (x) throw new GeometryError('self_intersection', `${what} crosses itself (edges ${x[0] + 1} and ${x[1] + 1}): move a corner so that the edges do not cross`);
-      if (Math.abs(signedArea(ring)) < 1e-12) throw new GeometryError('no_area', `${what} has no area`);
+      if (x) throw new GeometryError('self_intersection', `${what} crosses itself (edges ${x[0] + 1} and ${x[1] + 1}): move a corner so that the edges do not cross`, { ...at, a: x[0] + 1, b: x[1] + 1 });
+      if (Math.abs(signedArea(ring)) < 1e-12) throw new GeometryError('no_area', `${what} has no area`, at);
     });
   });
   for (let i = 0; i < polys.length; i++) {
     for (let j = i + 1; j < polys.length; j++) {
       if (ringsOverlap(polys[i][0], polys[j][0])) {
-        throw new GeometryError('parts_overlap', `parts ${i + 1} and ${j + 1} overlap: merge them into one polygon or move them apart`);
+        throw new GeometryError('parts_overlap', `parts ${i + 1} and ${j + 1} overlap: merge them into one polygon or move them apart`, { a: i + 1, b: j + 1 });
       }
     }
   }

@@ -9,6 +9,7 @@ import { t, setLang, getLang, type Lang } from './i18n';
 import { History } from './history';
 import { snap, type Pt } from './snap';
 import { splitForDraw, joinFromDraw, GeometryError, bbox, type Areal } from './geom';
+import { errorText, geometryReason } from './errors';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 
@@ -18,7 +19,11 @@ interface Me { user: { id: number; username: string; display_name: string } | nu
 interface County { id: number; name: string; name_en: string; bbox: [number, number, number, number] }
 
 /** What is being edited: a zone (version-checked) or a proposal (approve with edits). */
-interface Target { kind: 'zone' | 'proposal'; id: number; version: number; name: string; buildingIDs: Set<number>; geometry: Areal }
+interface Target {
+  kind: 'zone' | 'proposal'; id: number; version: number; name: string; buildingIDs: Set<number>; geometry: Areal;
+  /** Rings terra-draw refused to load: the boundary must not be saved from the editor (it would drop them). */
+  refused?: string;
+}
 /** One state of the editor; the history holds these. */
 interface Draft { add: number[]; remove: number[]; geom: Areal | null }
 
@@ -43,7 +48,8 @@ const S = {
   preview: null as any,
   publishResult: null as any,
   asOf: '',
-  runInfo: '',
+  // the engine's last run, shown in the current language: running, or its id and proposals
+  runInfo: null as null | 'running' | { run: number | string; n: number },
   busy: false,
   layers: { zones: true, published: false, proposals: true, buildings: true, roads: true, water: true, railways: true, ridges: true, walls: true, admin: true, spread: false, cases: false } as Record<string, boolean>,
 };
@@ -51,7 +57,11 @@ const history = new History<Draft>({ add: [], remove: [], geom: null });
 const footprints = new Map<number, any>(); // building id -> GeoJSON feature
 let map: MLMap;
 let draw: TerraDraw | null = null;
-const app = { S, history, get map() { return map; }, get draw() { return draw; }, firstRender: 0, mapLoadMs: 0, ready: false };
+// firstRender: ms from navigation start to the first frame with the app's
+// layers filled (the zones for experts), also as the performance mark
+// rz-first-render; mapLoadMs: from initMap until the style is parsed.
+const app = { S, history, get map() { return map; }, get draw() { return draw; }, firstRender: 0, mapLoadMs: 0, ready: false,
+  loadDrawGeometry: (g: Areal) => loadDrawGeometry(g) };
 (window as any).rzApp = app;
 
 const $ = <T extends HTMLElement = HTMLElement>(sel: string, root: ParentNode = document) => root.querySelector(sel) as T;
@@ -77,7 +87,7 @@ async function guard(fn: () => Promise<void>) {
     await fn();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) { showLogin(); return; }
-    setMsg('err', e instanceof Error ? e.message : String(e));
+    setMsg('err', errorText(e));
   } finally {
     S.busy = false;
   }
@@ -111,7 +121,7 @@ function showLogin(err = '') {
       if (!['expert', 'publisher', 'admin'].includes(me.role)) { showLogin(`role ${me.role}`); return; }
       await signedIn(me);
     } catch (e) {
-      showLogin(e instanceof Error ? e.message : String(e));
+      showLogin(errorText(e));
     }
   };
 }
@@ -131,9 +141,32 @@ async function signedIn(me: Me) {
   S.county = counties.find((c) => c.id === fromURL)?.id ?? counties[0]?.id ?? 0;
   renderTop();
   renderSide();
+  // The proposals and zones load while the map starts (not after it).
+  const data = isExpert() ? Promise.all([fetchProposals(), fetchZones()]) : null;
+  data?.catch(() => {}); // awaited below; not an unhandled rejection if initMap fails first
   await initMap();
-  if (isExpert()) await Promise.all([loadProposals(), loadZones()]);
+  if (data) {
+    const [proposals, zones] = await data;
+    showProposals(proposals);
+    showZones(zones);
+  }
   renderSide();
+  markFirstRender();
+}
+
+/** markFirstRender records the first frame after the app's own layers got
+ * their data (the zones for experts): performance.now() is the time since
+ * navigation start, so a reload with a session measures the whole first
+ * render (HTML, scripts, style, tiles, API, drawing). */
+function markFirstRender() {
+  if (app.ready) return;
+  map.once('idle', () => {
+    performance.mark('rz-first-render');
+    app.firstRender = performance.now();
+    app.ready = true;
+    document.body.dataset.ready = 'true';
+  });
+  map.triggerRepaint();
 }
 
 function switchLang() {
@@ -251,7 +284,7 @@ function proposalsPanel(): string {
       <dt>${esc(t('buildings'))}</dt><dd>${fmt(p.buildings)}</dd>
       <dt>${esc(t('onBarriers'))}</dt><dd>${Math.round((r.boundary_on_barriers ?? 0) * 100)}%${r.enlarged ? ' · ' + esc(t('enlarged')) : ''}</dd></dl>
       <div class="muted">${esc(t('rationale'))}: ${esc((r.rules || []).join('; '))}</div>
-      ${sel ? `<div class="muted">${esc(t('barriers'))}: ${esc((p.boundary_barriers || []).slice(0, 8).map((b: any) => b.name || b.kind).join('、'))}</div>
+      ${sel ? `<div class="muted" data-testid="barrier-names">${esc(t('barriers'))}: ${esc((p.boundary_barriers || []).slice(0, 8).map((b: any) => b.name || b.kind).join('、'))}</div>
       <div class="row"><button class="primary" data-act="accept">${esc(t('accept'))}</button><button data-act="editaccept">${esc(t('editAccept'))}</button></div>
       <label class="f">${esc(t('reason'))}<input data-testid="decision-reason" id="decisionReason"></label>
       <div class="row"><button class="danger" data-act="reject">${esc(t('reject'))}</button></div>` : ''}
@@ -259,7 +292,7 @@ function proposalsPanel(): string {
   }).join('');
   const editing = S.target?.kind === 'proposal' ? editorBlock() : '';
   return `<h2>${esc(t('tab.proposals'))}</h2>
-    <div class="row"><button class="primary" id="run" data-testid="run">${esc(t('run'))}</button> <span class="muted" data-testid="run-info">${esc(S.runInfo)}</span></div>
+    <div class="row"><button class="primary" id="run" data-testid="run">${esc(t('run'))}</button> <span class="muted" data-testid="run-info">${esc(S.runInfo === 'running' ? t('running') : S.runInfo ? t('run.done', S.runInfo) : '')}</span></div>
     <details><summary>${esc(t('params'))}</summary>
     <label class="f">${esc(t('runAt'))}<input id="runAt" type="datetime-local" value="${local}"></label>
     <label class="f">${esc(t('params'))}<textarea id="runParams" rows="2" placeholder='{"lookback_days": 14}'></textarea></label></details>
@@ -307,8 +340,8 @@ function historyPanel(): string {
   const diff = d ? `<div class="card" data-testid="diff"><div class="t">${esc(t('diff'))}: ${esc(t('diffOf', { from: d.from, to: d.to }))}</div>
     <dl class="nums"><dt>${esc(t('buildingsAdded'))}</dt><dd data-testid="diff-added">${d.buildings_added.length}</dd>
     <dt>${esc(t('buildingsRemoved'))}</dt><dd data-testid="diff-removed">${d.buildings_removed.length}</dd>
-    <dt>${esc(t('population'))}</dt><dd>${fmt(d.population_from)} → ${fmt(d.population_to)} (${d.population_delta >= 0 ? '+' : ''}${fmt(d.population_delta)})</dd>
-    <dt>${esc(t('staffFromTo'))}</dt><dd>${fmt(d.staff_required_from)} → ${fmt(d.staff_required_to)}</dd>
+    <dt>${esc(t('population'))}</dt><dd data-testid="diff-population">${fmt(d.population_from)} → ${fmt(d.population_to)} (${d.population_delta >= 0 ? '+' : ''}${fmt(d.population_delta)})</dd>
+    <dt>${esc(t('staffFromTo'))}</dt><dd data-testid="diff-staff">${fmt(d.staff_required_from)} → ${fmt(d.staff_required_to)}</dd>
     <dt>${esc(t('areaAdded'))}</dt><dd>${fmt(Math.round(d.area_added_m2))} m²</dd><dt>${esc(t('areaRemoved'))}</dt><dd>${fmt(Math.round(d.area_removed_m2))} m²</dd></dl>
     <div class="legend muted"><i style="background:#16a34a"></i>${esc(t('legend.added'))} <i style="background:#dc2626"></i>${esc(t('legend.removed'))}</div></div>` : '';
   return `<h2>${esc(t('history'))}: ${esc(z.current.name)}</h2>
@@ -448,6 +481,7 @@ function setData(src: string, data: any) { (map.getSource(src) as GeoJSONSource 
 async function initMap() {
   if (map) return;
   const t0 = performance.now();
+  performance.mark('rz-map-start');
   const styleURL = isExpert() ? '/styles/expert.json' : '/styles/public.json';
   // Open on the county itself: the first render is the city, not a view
   // that fitCounty would then replace (a second round of tiles).
@@ -456,8 +490,12 @@ async function initMap() {
   map = new maplibregl.Map({ container: 'map', style: styleURL, hash: false, attributionControl: { compact: true }, fadeDuration: 0, ...start });
   map.addControl(new maplibregl.NavigationControl(), 'top-right');
   map.addControl(new maplibregl.ScaleControl({}), 'bottom-right');
-  await new Promise<void>((res) => map.once('load', () => res()));
+  // The app's sources and layers go in as soon as the style is parsed, not
+  // at 'load' (after the first complete render): the first frame with
+  // tiles then has the zones too, instead of a second round of rendering.
+  if (!map.isStyleLoaded()) await new Promise<void>((res) => map.once('style.load', () => res()));
   app.mapLoadMs = performance.now() - t0;
+  performance.mark('rz-style-load');
   const level = ['match', ['get', 'level'], 'high', '#d7301f', 'medium', '#fc8d59', '#fdcc8a'] as any;
   for (const s of ['rz-zones', 'rz-proposals', 'rz-barriers', 'rz-delta', 'rz-other', 'rz-search']) map.addSource(s, { type: 'geojson', data: empty as any });
   map.addLayer({ id: 'rz-proposals-fill', type: 'fill', source: 'rz-proposals', paint: { 'fill-color': '#6a51a3', 'fill-opacity': ['case', ['boolean', ['get', 'sel'], false], 0.3, 0.12] } });
@@ -474,7 +512,6 @@ async function initMap() {
   if (map.getLayer('buildings')) map.setLayerZoomRange('buildings', 14, 24);
   applyLayers();
   fitCounty();
-  map.once('idle', () => { app.firstRender = performance.now() - t0; app.ready = true; document.body.dataset.ready = 'true'; });
   map.on('click', onMapClick);
   if (isExpert()) initDraw();
 }
@@ -496,9 +533,12 @@ function fitGeom(g: Areal) {
   map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 80, duration: 0, maxZoom: 17 });
 }
 
-async function loadZones() {
+async function loadZones() { showZones(await fetchZones()); }
+function fetchZones(): Promise<any> {
   const q = S.asOf ? `&at=${encodeURIComponent(new Date(S.asOf).toISOString())}` : '';
-  const fc = await api('GET', `/api/v1/zones?county=${S.county}${q}`);
+  return api('GET', `/api/v1/zones?county=${S.county}${q}`);
+}
+function showZones(fc: any) {
   (window as any).rzZones = fc;
   refreshZoneLayer();
 }
@@ -509,8 +549,11 @@ function refreshZoneLayer() {
   setData('rz-zones', { type: 'FeatureCollection', features: fc.features.map((f: any) => ({ ...f, id: f.properties.zone_id, properties: { ...f.properties, sel: f.properties.zone_id === sel } })) });
 }
 
-async function loadProposals() {
-  const { proposals } = await api('GET', `/api/v1/app/proposals?county=${S.county}`);
+async function loadProposals() { showProposals(await fetchProposals()); }
+async function fetchProposals(): Promise<any[]> {
+  return (await api('GET', `/api/v1/app/proposals?county=${S.county}`)).proposals;
+}
+function showProposals(proposals: any[]) {
   S.proposals = proposals;
   refreshProposalLayer();
 }
@@ -526,7 +569,7 @@ async function runEngine() {
   if (raw) {
     try { params = JSON.parse(raw); } catch (e) { setMsg('err', `${t('params')}: ${(e as Error).message}`); return; }
   }
-  S.runInfo = t('running');
+  S.runInfo = 'running';
   renderSide();
   const body: any = { county_id: S.county };
   if (at) body.at = new Date(at).toISOString();
@@ -534,7 +577,7 @@ async function runEngine() {
   const fc = await api('POST', '/api/v1/proposals', body);
   const n = fc.features.filter((f: any) => f.properties.kind === 'proposal').length;
   const { runs } = await api('GET', `/api/v1/app/runs?county=${S.county}`);
-  S.runInfo = t('run.done', { run: runs[0]?.id ?? '?', n });
+  S.runInfo = { run: runs[0]?.id ?? '?', n };
   await loadProposals();
   renderSide();
 }
@@ -601,6 +644,7 @@ function endEdit() {
 function setTool(tool: Tool) {
   if (!S.target && tool !== 'none') return;
   if (tool === 'buildings' && history.state.geom) { setMsg('warn', t('geomFirst')); tool = 'none'; }
+  if ((tool === 'vertex' || tool === 'draw' || tool === 'hole') && S.target?.refused) { setMsg('err', S.target.refused); tool = 'none'; }
   S.tool = tool;
   if (draw) {
     if (tool === 'vertex') {
@@ -659,7 +703,15 @@ function loadDrawGeometry(g: Areal) {
   draw.clear();
   const res = draw.addFeatures(splitForDraw(g) as any);
   const bad = res.filter((r) => !r.valid);
-  if (bad.length) console.warn('terra-draw refused parts', bad);
+  // A ring terra-draw refuses is not in its store: a boundary saved from the
+  // store would silently drop it. Say so and keep the boundary as it is.
+  if (S.target) S.target.refused = bad.length ? t('drawRefused', { n: bad.length, total: res.length }) : undefined;
+  if (bad.length) {
+    draw.setMode('static');
+    if (S.tool === 'vertex' || S.tool === 'draw' || S.tool === 'hole') S.tool = 'none';
+    setMsg('err', S.target!.refused!);
+    return;
+  }
   if (mode !== 'static') draw.setMode(mode);
 }
 
@@ -681,7 +733,7 @@ function onDrawFinish(id: string | number, ctx: { action: string; mode: string }
     S.msg = null;
     if (ctx.mode === 'polygon') setTool('vertex'); else renderSide();
   } catch (e) {
-    const why = e instanceof GeometryError ? e.message : String(e);
+    const why = e instanceof GeometryError ? geometryReason(e) : String(e);
     loadDrawGeometry(history.state.geom ?? S.target.geometry);
     if (S.tool === 'vertex') setTool('vertex');
     setMsg('err', t('invalid', { why }));
@@ -735,6 +787,7 @@ async function save(reason: string) {
   const tg = S.target!;
   if (!reason) { setMsg('err', t('reasonRequired')); return; }
   const d = history.state;
+  if (d.geom && tg.refused) { setMsg('err', tg.refused); return; }
   try {
     if (tg.kind === 'proposal') {
       const body: any = { reason };
