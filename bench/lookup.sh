@@ -7,7 +7,7 @@
 # against a point inside a zone, a point outside every zone, an address, and
 # 2,000 distinct points, at 8, 16 and 32 connections (BENCH_CONNECTIONS):
 # first on the main address (echo on net/http), then the same four on the
-# lookup listener (--lookup-addr, fasthttp; rows L-*).
+# fast listener (--fast-addr, fasthttp; rows L-*).
 # Baseline, measured in the same run with the same wrk settings: nginx (Debian
 # package) answering every lookup path with one fixed JSON answer of the same
 # size from its configuration (`return 200`), no access log, as many workers
@@ -56,7 +56,7 @@ export DATABASE_URL="$url"
 "$bin" demo --buildings "${BENCH_BUILDINGS:-20000}" --seed 1 --replace >"$out/lookup-demo.out" 2>"$out/lookup-demo.log"
 tail -n 1 "$out/lookup-demo.out"
 
-"$bin" serve --addr "127.0.0.1:$port" --lookup-addr "127.0.0.1:$lookup_port" --log-level warn >"$out/lookup-serve.log" 2>&1 &
+"$bin" serve --addr "127.0.0.1:$port" --fast-addr "127.0.0.1:$lookup_port" --log-level warn >"$out/lookup-serve.log" 2>&1 &
 pid=$!
 nginx_pid=""
 cleanup() {

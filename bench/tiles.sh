@@ -7,9 +7,12 @@
 # serves the same tiles five ways on 127.0.0.1:
 #
 #   riskzone warm   tile cache on, cache filled first           (tileload serve)
+#   warm-fast       the same process's fast listener (serve --fast-addr:
+#                   warm public tiles on fasthttp, the same bytes and headers)
 #   warm-1proc      the same with GOMAXPROCS=1: on a 2-core machine shared
 #                   with the load generator (or with PostGIS), one P keeps
-#                   the tail latency down (docs/tiles.md)
+#                   the tail latency down (docs/tiles.md); warm-fast-1proc
+#                   its fast listener
 #   nginx           the same tiles written to disk, with the http settings of
 #                   Debian's stock nginx.conf: sendfile, tcp_nopush, access
 #                   log, gzip, default keepalive                  (Debian nginx)
@@ -53,7 +56,7 @@ go build -o "$out/baseline-tileserver" ./bench/baseline-tileserver
 secs=${BENCH_SECONDS:-10}
 conns=${BENCH_CONNECTIONS:-16}
 ntiles=${BENCH_TILES:-600}
-warm_port=18801 cold_port=18802 base_port=18803 nginx_port=18804 tuned_port=18805 warm1_port=18806
+warm_port=18801 cold_port=18802 base_port=18803 nginx_port=18804 tuned_port=18805 warm1_port=18806 fast_port=18807 fast1_port=18808
 
 main_url=$("$out/riskzone" db url)
 url=${BENCH_DATABASE_URL:-${main_url%/*}/riskzone_bench_tiles?sslmode=disable}
@@ -88,9 +91,9 @@ wait_up() {
 	return 1
 }
 
-"$out/tileload" serve --addr "127.0.0.1:$warm_port" --log "$out/warm-requests.log" 2>"$out/warm.log" &
+"$out/tileload" serve --addr "127.0.0.1:$warm_port" --fast-addr "127.0.0.1:$fast_port" --log "$out/warm-requests.log" 2>"$out/warm.log" &
 pids+=($!)
-GOMAXPROCS=1 "$out/tileload" serve --addr "127.0.0.1:$warm1_port" --log "$out/warm1-requests.log" 2>"$out/warm1.log" &
+GOMAXPROCS=1 "$out/tileload" serve --addr "127.0.0.1:$warm1_port" --fast-addr "127.0.0.1:$fast1_port" --log "$out/warm1-requests.log" 2>"$out/warm1.log" &
 pids+=($!)
 "$out/tileload" serve --addr "127.0.0.1:$cold_port" --no-cache --log "$out/cold-requests.log" 2>"$out/cold.log" &
 pids+=($!)
@@ -142,6 +145,8 @@ for conf in nginx nginx-tuned; do
 done
 wait_up $warm_port
 wait_up $warm1_port
+wait_up $fast_port
+wait_up $fast1_port
 wait_up $cold_port
 wait_up $base_port "tiles/buildings/0/0/0.mvt"
 
@@ -189,21 +194,27 @@ done
 ratio() { echo "$1 / $2" | bc -l; }
 echo
 echo "$(wc -l <"$out/paths-buildings.txt") building tiles, $(wc -l <"$out/paths-zones.txt") zone tiles (z14-z16); wrk: 1 thread, $conns connections, ${secs}s per run; $(nproc) cores"
-printf '%-22s %10s %9s %9s %9s   %s\n' run "tiles/s" "p50 ms" "p99 ms" non-2xx ratio
+printf '%-26s %10s %9s %9s %9s   %s\n' run "tiles/s" "p50 ms" "p99 ms" non-2xx ratio
 for layer in buildings zones; do
 	read -r n1 nginx_rps n1p50 n1p99 n1bad < <(run "nginx-$layer" $nginx_port "$out/paths-$layer.txt")
 	read -r n2 warm_rps w50 w99 wbad < <(run "warm-$layer" $warm_port "$out/paths-$layer.txt.v")
 	read -r n6 warm1_rps v50 v99 vbad < <(run "warm-1proc-$layer" $warm1_port "$out/paths-$layer.txt.v")
+	read -r n7 fast_rps f50 f99 fbad < <(run "warm-fast-$layer" $fast_port "$out/paths-$layer.txt.v")
+	read -r n8 fast1_rps g50 g99 gbad < <(run "warm-fast-1proc-$layer" $fast1_port "$out/paths-$layer.txt.v")
 	read -r n5 tuned_rps t50 t99 tbad < <(run "nginx-tuned-$layer" $tuned_port "$out/paths-$layer.txt")
 	read -r n3 base_rps b50 b99 bbad < <(run "baseline-$layer" $base_port "$out/paths-$layer.txt")
 	read -r n4 cold_rps c50 c99 cbad < <(run "cold-$layer" $cold_port "$out/paths-$layer.txt.v")
-	printf '%-22s %10s %9s %9s %9s\n' "$n1" "$nginx_rps" "$n1p50" "$n1p99" "$n1bad"
-	printf '%-22s %10s %9s %9s %9s   %.2fx nginx (target >= 0.7, p99 < 5 ms); %.2fx nginx-tuned\n' \
+	printf '%-26s %10s %9s %9s %9s\n' "$n1" "$nginx_rps" "$n1p50" "$n1p99" "$n1bad"
+	printf '%-26s %10s %9s %9s %9s   %.2fx nginx (target >= 0.7, p99 < 5 ms); %.2fx nginx-tuned\n' \
 		"$n2" "$warm_rps" "$w50" "$w99" "$wbad" "$(ratio "$warm_rps" "$nginx_rps")" "$(ratio "$warm_rps" "$tuned_rps")"
-	printf '%-22s %10s %9s %9s %9s   %.2fx nginx; %.2fx nginx-tuned\n' \
+	printf '%-26s %10s %9s %9s %9s   %.2fx nginx; %.2fx nginx-tuned\n' \
 		"$n6" "$warm1_rps" "$v50" "$v99" "$vbad" "$(ratio "$warm1_rps" "$nginx_rps")" "$(ratio "$warm1_rps" "$tuned_rps")"
-	printf '%-22s %10s %9s %9s %9s\n' "$n5" "$tuned_rps" "$t50" "$t99" "$tbad"
-	printf '%-22s %10s %9s %9s %9s\n' "$n3" "$base_rps" "$b50" "$b99" "$bbad"
-	printf '%-22s %10s %9s %9s %9s   %.2fx baseline (target >= 2)\n' "$n4" "$cold_rps" "$c50" "$c99" "$cbad" "$(ratio "$cold_rps" "$base_rps")"
+	printf '%-26s %10s %9s %9s %9s   %.2fx nginx (target >= 0.7, p99 < 5 ms); %.2fx nginx-tuned\n' \
+		"$n7" "$fast_rps" "$f50" "$f99" "$fbad" "$(ratio "$fast_rps" "$nginx_rps")" "$(ratio "$fast_rps" "$tuned_rps")"
+	printf '%-26s %10s %9s %9s %9s   %.2fx nginx; %.2fx nginx-tuned\n' \
+		"$n8" "$fast1_rps" "$g50" "$g99" "$gbad" "$(ratio "$fast1_rps" "$nginx_rps")" "$(ratio "$fast1_rps" "$tuned_rps")"
+	printf '%-26s %10s %9s %9s %9s\n' "$n5" "$tuned_rps" "$t50" "$t99" "$tbad"
+	printf '%-26s %10s %9s %9s %9s\n' "$n3" "$base_rps" "$b50" "$b99" "$bbad"
+	printf '%-26s %10s %9s %9s %9s   %.2fx baseline (target >= 2)\n' "$n4" "$cold_rps" "$c50" "$c99" "$cbad" "$(ratio "$cold_rps" "$base_rps")"
 done
 echo "(wrk outputs: $out/wrk-*.txt; load average now: $(cut -d' ' -f1-3 /proc/loadavg))"

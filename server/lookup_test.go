@@ -379,10 +379,10 @@ func TestLookupFastPath(t *testing.T) {
 	}
 }
 
-// BenchmarkLookupAddress: answering an address query (parse, compound
+// BenchmarkFastAddress: answering an address query (parse, compound
 // resolution, the zone's address list) on synthetic zones of 60 addresses
-// each (go test -run '^$' -bench LookupAddress ./server/).
-func BenchmarkLookupAddress(b *testing.B) {
+// each (go test -run '^$' -bench FastAddress ./server/).
+func BenchmarkFastAddress(b *testing.B) {
 	ix := addressIndex(400)
 	now := time.Now()
 	for _, q := range []string{addressCompound(17) + "13号楼2单元", "历下区" + addressCompound(399) + " 7号楼"} {
@@ -433,7 +433,7 @@ func addressQuery(q string, now time.Time) (lookupQuery, error) {
 // An address search names the building, or the unit when the query names
 // one, as the notices write it, with the zone and (for a building) the
 // units of it that are zoned.
-func TestLookupAddressAnswer(t *testing.T) {
+func TestFastAddressAnswer(t *testing.T) {
 	ix := addressIndex(16)
 	now := time.Now()
 	ask := func(q string) lookupAnswer {

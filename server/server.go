@@ -58,10 +58,10 @@ type Config struct {
 	// MetricsAddr, when set, serves /metrics without authentication on a
 	// separate (private) listen address; on Addr it needs an admin.
 	MetricsAddr string
-	// LookupAddr, when set, serves the public lookup on a listen address of
-	// its own, with a lighter HTTP stack (lookup_listener.go); Addr keeps
-	// serving it too.
-	LookupAddr string
+	// FastAddr, when set, serves the public lookup and warm public tiles on
+	// a listen address of its own, with a lighter HTTP stack
+	// (fast_listener.go); Addr keeps serving them too.
+	FastAddr string
 }
 
 // Defaults fills unset fields.
@@ -118,10 +118,13 @@ type Server struct {
 	metrics *metrics
 	// tileSvc is the tile service, for its cache metrics.
 	tileSvc *tiles.Service
+	// tileH answers tiles; the fast listener serves warm public tiles
+	// through it.
+	tileH *tileHandlers
 	// sched runs the scheduled lifting-eligibility check.
 	sched *scheduler
 	// limits are the per-address rate limits; public the public side (the
-	// lookup listener answers from both).
+	// fast listener answers from both).
 	limits *rateLimits
 	public *publicSite
 }
@@ -272,16 +275,16 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 		}()
 		s.log.Info("metrics listening", "addr", mln.Addr().String())
 	}
-	var lln net.Listener
-	if s.cfg.LookupAddr != "" {
-		if lln, err = net.Listen("tcp", s.cfg.LookupAddr); err != nil {
+	var fln net.Listener
+	if s.cfg.FastAddr != "" {
+		if fln, err = net.Listen("tcp", s.cfg.FastAddr); err != nil {
 			ln.Close()
 			if msrv != nil {
 				msrv.Close()
 			}
-			return fmt.Errorf("listen on %s for the lookup: %w", s.cfg.LookupAddr, err)
+			return fmt.Errorf("listen on %s for the fast listener: %w", s.cfg.FastAddr, err)
 		}
-		s.log.Info("lookup listening", "addr", lln.Addr().String(), "path", lookupPath)
+		s.log.Info("fast listener listening", "addr", fln.Addr().String(), "paths", lookupPath+" /tiles/")
 	}
 	if ready != nil {
 		ready(ln.Addr())
@@ -289,16 +292,16 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 	bg, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
 	s.Start(bg)
-	lookupDone := make(chan struct{})
-	if lln != nil {
+	fastDone := make(chan struct{})
+	if fln != nil {
 		go func() {
-			defer close(lookupDone)
-			if err := s.ServeLookup(bg, lln); err != nil {
+			defer close(fastDone)
+			if err := s.ServeFast(bg, fln); err != nil {
 				errc <- err
 			}
 		}()
 	} else {
-		close(lookupDone)
+		close(fastDone)
 	}
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -312,10 +315,10 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) 
 	if msrv != nil {
 		_ = msrv.Shutdown(sctx)
 	}
-	stopBackground() // the lookup listener closes its connections too
+	stopBackground() // the fast listener closes its connections too
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
-	<-lookupDone
+	<-fastDone
 	return nil
 }

@@ -86,6 +86,7 @@ func (s *Server) tileRoutes() {
 		gzip:       []string{"gzip"},
 	}
 	s.tileSvc = h.svc
+	s.tileH = h
 	s.onStart(h.svc.Run)
 	s.onStart(h.report)
 	if cfg.BaseStyleURL != "" {
@@ -166,35 +167,11 @@ func (h *tileHandlers) tile(c echo.Context) error {
 func (h *tileHandlers) fastTile(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		rest, ok := strings.CutPrefix(r.URL.Path, "/tiles/")
-		if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) ||
+		if (r.Method != http.MethodGet && r.Method != http.MethodHead) ||
 			len(r.Header["Authorization"]) > 0 || len(r.Header["If-None-Match"]) > 0 {
 			return next(c)
 		}
-		setName, rest, ok1 := strings.Cut(rest, "/")
-		zs, rest, ok2 := strings.Cut(rest, "/")
-		xs, file, ok3 := strings.Cut(rest, "/")
-		ys, ok4 := strings.CutSuffix(file, ".mvt")
-		if !ok1 || !ok2 || !ok3 || !ok4 {
-			return next(c)
-		}
-		set, ok := h.svc.Set(setName)
-		if !ok || set.Restricted {
-			return next(c)
-		}
-		t, err := tiles.ParseTileID(zs, xs, ys)
-		if err != nil {
-			return next(c)
-		}
-		v := ""
-		if q := r.URL.RawQuery; q != "" {
-			tag, ok := strings.CutPrefix(q, "v=")
-			if !ok || tag == "" || !validTag(tag) {
-				return next(c)
-			}
-			v = tag
-		}
-		tl, ok := h.svc.Cached(set, t)
+		set, tl, v, ok := h.cachedPublic(r.URL.Path, r.URL.RawQuery)
 		if !ok {
 			return next(c)
 		}
@@ -203,16 +180,59 @@ func (h *tileHandlers) fastTile(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// cachedPublic finds the answer to a warm public tile request: path
+// /tiles/{set}/{z}/{x}/{y}.mvt of a public set, a query that is empty or a
+// valid v=TAG, and the tile in the cache for the current versions. ok is
+// false for anything else (which the routes answer). It also serves the
+// fast listener (fast_listener.go).
+func (h *tileHandlers) cachedPublic(path, rawQuery string) (set *tiles.Set, tl *tiles.Tile, v string, ok bool) {
+	rest, ok := strings.CutPrefix(path, "/tiles/")
+	if !ok {
+		return nil, nil, "", false
+	}
+	setName, rest, ok1 := strings.Cut(rest, "/")
+	zs, rest, ok2 := strings.Cut(rest, "/")
+	xs, file, ok3 := strings.Cut(rest, "/")
+	ys, ok4 := strings.CutSuffix(file, ".mvt")
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return nil, nil, "", false
+	}
+	set, ok = h.svc.Set(setName)
+	if !ok || set.Restricted {
+		return nil, nil, "", false
+	}
+	t, err := tiles.ParseTileID(zs, xs, ys)
+	if err != nil {
+		return nil, nil, "", false
+	}
+	if rawQuery != "" {
+		tag, ok := strings.CutPrefix(rawQuery, "v=")
+		if !ok || tag == "" || !validTag(tag) {
+			return nil, nil, "", false
+		}
+		v = tag
+	}
+	tl, ok = h.svc.Cached(set, t)
+	if !ok {
+		return nil, nil, "", false
+	}
+	return set, tl, v, true
+}
+
+// cacheControl is the Cache-Control of a public tile answered for ?v=v.
+func (h *tileHandlers) cacheControl(tl *tiles.Tile, v string) []string {
+	if v != "" && v == tl.Tag {
+		return h.immutable
+	}
+	// Unversioned, or a ?v= that is not the data served (an old TileJSON,
+	// or one from a replica a moment ahead): current data, briefly
+	// cacheable, never immutable.
+	return h.short
+}
+
 // publicHeaders are the caching headers of a public tile answered for ?v=v.
 func (h *tileHandlers) publicHeaders(hdr http.Header, tl *tiles.Tile, v string) {
-	if v != "" && v == tl.Tag {
-		hdr["Cache-Control"] = h.immutable
-	} else {
-		// Unversioned, or a ?v= that is not the data served (an old
-		// TileJSON, or one from a replica a moment ahead): current data,
-		// briefly cacheable, never immutable.
-		hdr["Cache-Control"] = h.short
-	}
+	hdr["Cache-Control"] = h.cacheControl(tl, v)
 	hdr["Vary"] = h.vary
 	hdr["Access-Control-Allow-Origin"] = h.anyOrigin
 }

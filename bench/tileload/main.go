@@ -62,6 +62,7 @@ func serve(ctx context.Context, args []string) error {
 	dsn := fs.String("dsn", os.Getenv("DATABASE_URL"), "database URL")
 	addr := fs.String("addr", "127.0.0.1:18801", "listen address (loopback)")
 	noCache := fs.Bool("no-cache", false, "render every tile (the cold path)")
+	fastAddr := fs.String("fast-addr", "", "also serve the fast listener (lookup and warm public tiles, fasthttp) on this address")
 	logFile := fs.String("log", "", "request log file (default: discard)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback address (profiling)")
 	_ = fs.Parse(args)
@@ -83,7 +84,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	srv := server.New(server.Config{Addr: *addr, Tiles: server.TileConfig{Options: tiles.Options{NoCache: *noCache}}}, store, log)
+	srv := server.New(server.Config{Addr: *addr, FastAddr: *fastAddr, Tiles: server.TileConfig{Options: tiles.Options{NoCache: *noCache}}}, store, log)
 	return srv.ListenAndServe(ctx, func(a net.Addr) { fmt.Fprintln(os.Stderr, "tileload: serving on", a) })
 }
 

@@ -74,7 +74,7 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 	f.DurationVar(&cfg.LiftingCheckInterval, "lifting-check-interval", time.Hour, "period of the scheduled lifting-eligibility check (run once per period across replicas); negative: never")
 	f.DurationVar(&cfg.DBCheckInterval, "db-check-interval", time.Second, "how often the database is pinged to enter and leave degraded mode")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", os.Getenv("RISKZONE_METRICS_ADDR"), "serve /metrics without authentication on this separate, private address, e.g. 10.0.0.5:9100 (env RISKZONE_METRICS_ADDR); /metrics on --addr needs an admin token")
-	f.StringVar(&cfg.LookupAddr, "lookup-addr", os.Getenv("RISKZONE_LOOKUP_ADDR"), "also serve the public lookup (/api/v1/public/lookup) on this address with a lighter HTTP stack, for a load balancer to route it there, e.g. 127.0.0.1:8082 (env RISKZONE_LOOKUP_ADDR; docs/operations.md)")
+	f.StringVar(&cfg.FastAddr, "fast-addr", os.Getenv("RISKZONE_FAST_ADDR"), "also serve the public hot paths (the lookup /api/v1/public/lookup and warm public tiles /tiles/) on this address with a lighter HTTP stack (fasthttp), for a load balancer to route them there, e.g. 127.0.0.1:8082 (env RISKZONE_FAST_ADDR; docs/operations.md)")
 	return cmd
 }
 

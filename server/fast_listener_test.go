@@ -8,19 +8,22 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/riskzone/riskzone/tiles"
 	"github.com/riskzone/riskzone/zoning/postgis"
 	"github.com/riskzone/riskzone/zoning/postgis/pgtest"
 )
 
-// startLookupListener serves srv's lookup listener on a loopback port until
+// startFastListener serves srv's fast listener on a loopback port until
 // the test ends, and returns its base URL.
-func startLookupListener(t *testing.T, srv *Server) string {
+func startFastListener(t *testing.T, srv *Server) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -28,11 +31,11 @@ func startLookupListener(t *testing.T, srv *Server) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.ServeLookup(ctx, ln) }()
+	go func() { done <- srv.ServeFast(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("lookup listener: %v", err)
+			t.Errorf("fast listener: %v", err)
 		}
 	})
 	return "http://" + ln.Addr().String()
@@ -41,9 +44,19 @@ func startLookupListener(t *testing.T, srv *Server) string {
 // fetch makes one request and reads the whole answer.
 func fetch(t *testing.T, method, url string) (*http.Response, []byte) {
 	t.Helper()
+	return fetchWith(t, method, url, nil)
+}
+
+// fetchWith makes one request with headers and reads the whole answer
+// (as sent: a gzip body is not unpacked when the test asks for gzip).
+func fetchWith(t *testing.T, method, url string, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -57,15 +70,15 @@ func fetch(t *testing.T, method, url string) (*http.Response, []byte) {
 	return res, b
 }
 
-// The lookup listener answers exactly what the route on the main address
+// The fast listener answers lookups exactly as the route on the main address
 // answers — status, body and the headers clients and caches read — for
 // points inside and outside zones, history questions, HEAD and bad input.
-func TestLookupListenerMatchesRoute(t *testing.T) {
+func TestFastListenerMatchesRoute(t *testing.T) {
 	srv := New(Config{}, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv.public.index.Store(syntheticIndex(256))
 	main := httptest.NewServer(srv.Handler())
 	t.Cleanup(main.Close)
-	fast := startLookupListener(t, srv)
+	fast := startFastListener(t, srv)
 	headers := []string{"Content-Type", "Content-Length", "Cache-Control", "Access-Control-Allow-Origin",
 		"X-Content-Type-Options", "Referrer-Policy", "Content-Security-Policy", "X-Frame-Options", "Retry-After", HeaderStale}
 	compare := func(method, query string, wantStatus int) []byte {
@@ -119,10 +132,10 @@ func TestLookupListenerMatchesRoute(t *testing.T) {
 // Only the lookup and /healthz live on the listener; other paths and
 // methods get JSON errors, never a 500; each answer is counted in the
 // request metrics under the lookup's route.
-func TestLookupListenerRoutes(t *testing.T) {
+func TestFastListenerRoutes(t *testing.T) {
 	srv := New(Config{}, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv.public.index.Store(syntheticIndex(16))
-	fast := startLookupListener(t, srv)
+	fast := startFastListener(t, srv)
 	for _, c := range []struct {
 		method, path string
 		status       int
@@ -161,11 +174,11 @@ func TestLookupListenerRoutes(t *testing.T) {
 // The per-address limit holds on the listener as on the routes: beyond
 // the burst a 429 with Retry-After, counted; X-Forwarded-For from a peer
 // that is not a trusted proxy changes nothing.
-func TestLookupListenerRateLimit(t *testing.T) {
+func TestFastListenerRateLimit(t *testing.T) {
 	cfg := Config{Limits: LimitConfig{PublicRate: 0.001, PublicBurst: 3, LimitLoopback: true}}
 	srv := New(cfg, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv.public.index.Store(syntheticIndex(16))
-	fast := startLookupListener(t, srv)
+	fast := startFastListener(t, srv)
 	get := func(xff string) *http.Response {
 		req, _ := http.NewRequest("GET", fast+lookupPath+"?lon=116.0004&lat=36.0004", nil)
 		if xff != "" {
@@ -198,10 +211,10 @@ func TestLookupListenerRateLimit(t *testing.T) {
 // With no index yet, the first lookup builds it from the database (here an
 // empty one: nowhere is in a zone); with the database gone, the answer is
 // a 503 with Retry-After and the server enters degraded mode.
-func TestLookupListenerBuildsIndex(t *testing.T) {
+func TestFastListenerBuildsIndex(t *testing.T) {
 	store := pgtest.NewStore(t)
 	srv := New(Config{}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	fast := startLookupListener(t, srv)
+	fast := startFastListener(t, srv)
 	res, b := fetch(t, "GET", fast+lookupPath+"?lon=116.0004&lat=36.0004")
 	if res.StatusCode != 200 || !bytes.Contains(b, []byte(`"in_zone":false`)) || srv.public.index.Load() == nil {
 		t.Fatalf("first lookup on an empty database: %d %s", res.StatusCode, b)
@@ -220,7 +233,7 @@ func TestLookupListenerBuildsIndex(t *testing.T) {
 	}
 	t.Cleanup(pool.Close)
 	srv2 := New(Config{}, &postgis.Store{Pool: pool}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	fast2 := startLookupListener(t, srv2)
+	fast2 := startFastListener(t, srv2)
 	res, b = fetch(t, "GET", fast2+lookupPath+"?lon=116.0004&lat=36.0004")
 	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" || !bytes.Contains(b, []byte(`"code":"unavailable"`)) {
 		t.Fatalf("lookup with the database gone: %d %v %s", res.StatusCode, res.Header, b)
@@ -230,16 +243,16 @@ func TestLookupListenerBuildsIndex(t *testing.T) {
 	}
 }
 
-// `serve --lookup-addr`: ListenAndServe opens the listener beside the main
+// `serve --fast-addr`: ListenAndServe opens the listener beside the main
 // one, and closes it on shutdown.
-func TestListenAndServeLookupAddr(t *testing.T) {
+func TestListenAndServeFastAddr(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	laddr := ln.Addr().String()
 	ln.Close()
-	srv := New(Config{Addr: "127.0.0.1:0", LookupAddr: laddr}, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := New(Config{Addr: "127.0.0.1:0", FastAddr: laddr}, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv.public.index.Store(syntheticIndex(16))
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
@@ -262,5 +275,145 @@ func TestListenAndServeLookupAddr(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", laddr, time.Second); err == nil {
 		c.Close()
 		t.Fatal("the lookup address still accepts connections after shutdown")
+	}
+}
+
+// tileHeaders are the headers of a tile answer that clients and caches
+// read.
+var tileHeaders = []string{"Content-Type", "Content-Length", "Content-Encoding", "Cache-Control", "Vary", "Etag",
+	"Access-Control-Allow-Origin", "X-Content-Type-Options", "Referrer-Policy", "Content-Security-Policy", "X-Frame-Options",
+	"Retry-After", "Www-Authenticate", HeaderStale}
+
+// The fast listener answers tiles exactly as the main address does: warm
+// public tiles from the cache itself (versioned, unversioned, a stale ?v=,
+// gzip, HEAD, an empty tile, degraded mode), and everything else through
+// the routes: a miss, a revalidation, a restricted layer, bad input.
+func TestFastListenerTilesMatchRoutes(t *testing.T) {
+	e := newTileEnv(t, Config{}, 6)
+	fast := startFastListener(t, e.srv)
+	var lon, lat, zlon, zlat float64
+	e.queryRow(`SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM buildings ORDER BY id LIMIT 1) b`, nil, &lon, &lat)
+	e.queryRow(`SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM public_zone_versions ORDER BY zone_id LIMIT 1) z`, nil, &zlon, &zlat)
+	bpath := tilePath("buildings", tiles.TileOf(lon, lat, 15))
+	zpath := tilePath("zones", tiles.TileOf(zlon, zlat, 16))
+	empty := tilePath("buildings", tiles.TileOf(10, 10, 15))
+	vb, vz := versionOf(t, e.tileJSON("buildings", nil)), versionOf(t, e.tileJSON("zones", nil))
+
+	compare := func(method, path string, hdr map[string]string, want int) []byte {
+		t.Helper()
+		b, bb := fetchWith(t, method, fast+path, hdr)
+		a, ab := fetchWith(t, method, e.ts.URL+path, hdr)
+		if a.StatusCode != want || b.StatusCode != want {
+			t.Fatalf("%s %s %v: route %d, listener %d, want %d (%.200s | %.200s)", method, path, hdr, a.StatusCode, b.StatusCode, want, ab, bb)
+		}
+		if !bytes.Equal(ab, bb) {
+			t.Fatalf("%s %s %v: bodies differ (%d and %d bytes)", method, path, hdr, len(ab), len(bb))
+		}
+		for _, h := range tileHeaders {
+			if a.Header.Get(h) != b.Header.Get(h) {
+				t.Errorf("%s %s %v: %s: route %q, listener %q", method, path, hdr, h, a.Header.Get(h), b.Header.Get(h))
+			}
+		}
+		return bb
+	}
+	gz := map[string]string{"Accept-Encoding": "gzip"}
+	hits := func() int64 { return e.srv.tileH.hits.Load() }
+
+	// Misses first: the listener hands them to the routes, which render
+	// and cache them.
+	before := hits()
+	for _, p := range []string{bpath + "?v=" + vb, zpath + "?v=" + vz, empty} {
+		compare("GET", p, nil, map[bool]int{true: 204, false: 200}[p == empty])
+	}
+	if n := hits() - before; n != 3 {
+		t.Fatalf("after the misses: %d answers from the cache, want 3 (the route's own, second)", n)
+	}
+	// Hits: answered by the listener from the cache.
+	before = hits()
+	body := compare("GET", bpath+"?v="+vb, nil, 200)
+	if len(body) == 0 {
+		t.Fatal("empty buildings tile")
+	}
+	if zipped := compare("GET", bpath+"?v="+vb, gz, 200); bytes.Equal(zipped, body) || len(zipped) == 0 {
+		t.Fatal("the gzip answer is the plain tile")
+	}
+	compare("GET", bpath, nil, 200)
+	compare("GET", bpath+"?v=1-1-1-1", gz, 200) // a stale version: current data, short max-age
+	compare("GET", zpath+"?v="+vz, gz, 200)
+	if b := compare("HEAD", bpath+"?v="+vb, nil, 200); len(b) != 0 {
+		t.Fatalf("HEAD has a body of %d bytes", len(b))
+	}
+	compare("GET", empty, nil, 204)
+	if n := hits() - before; n != 14 {
+		t.Fatalf("hits: %d answers from the cache, want 14 (7 on each address)", n)
+	}
+	res, _ := fetchWith(t, "GET", fast+bpath+"?v="+vb, nil)
+	if res.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+		t.Fatalf("versioned tile on the listener: Cache-Control %q", res.Header.Get("Cache-Control"))
+	}
+
+	// Through the routes: revalidation, restricted layers, bad input.
+	compare("GET", bpath, map[string]string{"If-None-Match": res.Header.Get("Etag")}, 304)
+	compare("GET", tilePath("proposals", tiles.TileOf(lon, lat, 15)), nil, 401)
+	compare("GET", tilePath("spread", tiles.TileOf(lon, lat, 15))+"?v="+vb, nil, 401)
+	for path, want := range map[string]int{
+		"/tiles/buildings/23/0/0.mvt": 400,
+		"/tiles/buildings/2/4/0.mvt":  400,
+		"/tiles/buildings/x/0/0.mvt":  400,
+		"/tiles/nosuch/1/0/0.mvt":     404,
+		"/tiles/buildings/1/0/0.pbf":  404,
+		bpath + "?v=not-a-tag":        400,
+	} {
+		if b := compare("GET", path, nil, want); !bytes.Contains(b, []byte(`"error"`)) {
+			t.Errorf("%s: not a JSON error: %s", path, b)
+		}
+	}
+	compare("POST", bpath, nil, 405)
+
+	// Degraded mode: answers from the cache are marked stale.
+	e.srv.health.set(true)
+	compare("GET", bpath+"?v="+vb, nil, 200)
+	if res, _ := fetchWith(t, "GET", fast+bpath+"?v="+vb, nil); res.Header.Get(HeaderStale) != "1" {
+		t.Fatalf("degraded tile not marked stale: %v", res.Header)
+	}
+	e.srv.health.set(false)
+
+	// Counted under the routes' label, whichever address answered.
+	rec := httptest.NewRecorder()
+	e.srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	want := regexp.MustCompile(`riskzone_http_request_duration_seconds_count\{code="200",method="GET",route="/tiles/:set/:z/:x/:y"\} (\d+)`)
+	m := want.FindStringSubmatch(rec.Body.String())
+	if m == nil {
+		t.Fatal("no tile requests counted")
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 16 {
+		t.Fatalf("tile requests counted: %d, want at least 16", n)
+	}
+}
+
+// Warm tiles on the fast listener count against the per-address limit like
+// any public request.
+func TestFastListenerTileRateLimit(t *testing.T) {
+	cfg := Config{Limits: LimitConfig{PublicRate: 0.001, PublicBurst: 4, LimitLoopback: true}}
+	srv := New(cfg, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	main := httptest.NewServer(srv.Handler())
+	t.Cleanup(main.Close)
+	fast := startFastListener(t, srv)
+	path := tilePath("zones", tiles.TileOf(116, 36, 14))
+	if res, _ := fetch(t, "GET", main.URL+path); res.StatusCode != http.StatusNoContent {
+		t.Fatalf("an empty tile: %d", res.StatusCode)
+	}
+	before := srv.tileH.hits.Load()
+	for i := 0; i < 3; i++ {
+		if res, _ := fetch(t, "GET", fast+path); res.StatusCode != http.StatusNoContent {
+			t.Fatalf("request %d within the burst: %d", i+2, res.StatusCode)
+		}
+	}
+	if n := srv.tileH.hits.Load() - before; n != 3 {
+		t.Fatalf("%d answers from the listener's cache path, want 3", n)
+	}
+	res, b := fetch(t, "GET", fast+path)
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "1" || !bytes.Contains(b, []byte(`"code":"rate_limited"`)) {
+		t.Fatalf("beyond the burst: %d %v %s", res.StatusCode, res.Header, b)
 	}
 }
