@@ -26,7 +26,8 @@ const (
 	// first load.
 	appTransferBudget = 1_500_000
 	// firstRenderBudget: navigation start to the first frame with the demo
-	// city's zones drawn, on a reload with a session and the cache off.
+	// city's zones drawn, on a reload with a session and the cache off
+	// (the median of three reloads).
 	firstRenderBudget = 2 * time.Second
 	// browserSuiteDeadline: web/e2e/app.mjs is killed after this.
 	browserSuiteDeadline = 5 * time.Minute
@@ -118,8 +119,9 @@ func TestExpertAppInBrowser(t *testing.T) {
 		HTTP       []string `json:"http"`
 		Metrics    struct {
 			FirstLoad struct {
-				FirstRenderMs          int `json:"firstRenderMs"`
-				AppAssetsTransferBytes int `json:"appAssetsTransferBytes"`
+				FirstRenderMs          int   `json:"firstRenderMs"` // the median of three reloads
+				FirstRenderRunsMs      []int `json:"firstRenderRunsMs"`
+				AppAssetsTransferBytes int   `json:"appAssetsTransferBytes"`
 			} `json:"firstLoad"`
 		} `json:"metrics"`
 		Failed bool `json:"failed"`
@@ -148,8 +150,8 @@ func TestExpertAppInBrowser(t *testing.T) {
 	// One line on stdout and in budgets.txt beside the screenshots: go test
 	// shows a passing package's output only with -v, so make test prints
 	// the file.
-	line := fmt.Sprintf("expert app budgets: JS+CSS %d bytes gzipped on the wire (%d built, budget %d); first render %d ms from navigation start (budget %d ms); browser suite %s (limit %s)\n",
-		fl.AppAssetsTransferBytes, built, appTransferBudget, fl.FirstRenderMs, firstRenderBudget.Milliseconds(), took.Round(time.Second), browserSuiteDeadline)
+	line := fmt.Sprintf("expert app budgets: JS+CSS %d bytes gzipped on the wire (%d built, budget %d); first render %d ms from navigation start (median of %v; budget %d ms); browser suite %s (limit %s)\n",
+		fl.AppAssetsTransferBytes, built, appTransferBudget, fl.FirstRenderMs, fl.FirstRenderRunsMs, firstRenderBudget.Milliseconds(), took.Round(time.Second), browserSuiteDeadline)
 	fmt.Print(line)
 	if err := os.WriteFile(filepath.Join(shots, "budgets.txt"), []byte(line), 0o644); err != nil {
 		t.Errorf("write the budgets line: %v", err)

@@ -1,11 +1,15 @@
 package server
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,9 +64,39 @@ func TestAppServing(t *testing.T) {
 	if ct := r.Header.Get("Content-Type"); !strings.Contains(ct, "javascript") {
 		t.Errorf("%s: Content-Type %q", asset, ct)
 	}
-	r = e.do(request{method: "GET", path: "/app/" + asset, header: map[string]string{"Accept-Encoding": "gzip"}})
-	if r.Header.Get("Content-Encoding") != "gzip" {
-		t.Errorf("%s is not compressed for a client that accepts gzip", asset)
+	raw, err := fs.ReadFile(fsys, asset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Header.Get("Content-Encoding") != "" || !bytes.Equal(r.body, raw) {
+		t.Errorf("%s without Accept-Encoding: encoding %q, %d bytes, want the file's %d", asset, r.Header.Get("Content-Encoding"), len(r.body), len(raw))
+	}
+	// Gzipped once, from memory: the same bytes every time, which unpack
+	// to the file.
+	var zipped []byte
+	for i := 0; i < 2; i++ {
+		r = e.do(request{method: "GET", path: "/app/" + asset, header: map[string]string{"Accept-Encoding": "gzip"}})
+		if r.Header.Get("Content-Encoding") != "gzip" || r.Header.Get("Vary") != "Accept-Encoding" || !strings.Contains(r.Header.Get("Content-Type"), "javascript") {
+			t.Fatalf("%s for a client that accepts gzip: %v", asset, r.Header)
+		}
+		if r.Header.Get("Content-Length") != strconv.Itoa(len(r.body)) || len(r.body) >= len(raw)/2 {
+			t.Fatalf("%s gzipped: Content-Length %q, %d bytes of %d", asset, r.Header.Get("Content-Length"), len(r.body), len(raw))
+		}
+		if zipped != nil && !bytes.Equal(zipped, r.body) {
+			t.Fatal("the gzipped asset changed between requests")
+		}
+		zipped = r.body
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(zipped))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unpacked, err := io.ReadAll(zr); err != nil || !bytes.Equal(unpacked, raw) {
+		t.Fatalf("%s: the gzip answer does not unpack to the file (%v, %d bytes of %d)", asset, err, len(unpacked), len(raw))
+	}
+	// Client routes get index.html compressed on the fly.
+	if r := e.do(request{method: "GET", path: "/app/zones/12", header: map[string]string{"Accept-Encoding": "gzip"}}); r.Header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("index.html for a client that accepts gzip: %v", r.Header)
 	}
 	if r := e.do(request{method: "HEAD", path: "/app/" + asset}); r.StatusCode != http.StatusOK || len(r.body) != 0 {
 		t.Errorf("HEAD %s: %d with %d bytes", asset, r.StatusCode, len(r.body))

@@ -103,10 +103,18 @@ async function login(user) {
   check((await text('[data-testid=who]')).includes(user), 'signed in as ' + user);
 }
 async function waitMsg(re, kind) {
-  await page.waitForFunction(([src, k]) => {
-    const el = document.querySelector('[data-testid=msg]');
-    return !!el && new RegExp(src).test(el.textContent ?? '') && (!k || el.classList.contains(k));
-  }, [re.source, kind ?? '']);
+  try {
+    await page.waitForFunction(([src, k]) => {
+      const el = document.querySelector('[data-testid=msg]');
+      return !!el && new RegExp(src).test(el.textContent ?? '') && (!k || el.classList.contains(k));
+    }, [re.source, kind ?? '']);
+  } catch (err) {
+    const now = await page.evaluate(() => {
+      const el = document.querySelector('[data-testid=msg]');
+      return el ? { text: el.textContent, class: el.className } : null;
+    });
+    throw new Error(`no message ${re}${kind ? ' (' + kind + ')' : ''}; the message is ${JSON.stringify(now)}: ${err.message}`);
+  }
 }
 // switchLang clicks the language button and waits for the other language.
 async function switchLang(to) {
@@ -192,34 +200,45 @@ try {
   // navigation start to the first frame with the zones drawn (the app's
   // performance mark rz-first-render), the transfer what the app's JS and
   // CSS cost on the wire (gzip).
-  await step('first render after a fresh navigation with a session (cache off): budgets measured', async () => {
+  // Three reloads, each measured; the median is the figure the budget
+  // holds to (one slow reload on a shared 2-core machine is noise, two are
+  // not).
+  await step('first render after a fresh navigation with a session (cache off), three times: budgets measured', async () => {
     const cdp = await browser.newCDPSession(page);
     await cdp.send('Network.enable');
     await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-    await page.goto(base + '/app/', { waitUntil: 'load' });
-    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
-    const m = await page.evaluate(() => {
-      const mark = performance.getEntriesByName('rz-first-render')[0];
-      const nav = performance.getEntriesByType('navigation')[0];
-      const res = performance.getEntriesByType('resource').filter((r) => /\/app\/assets\/[^?]+\.(js|css)(\?|$)/.test(r.name));
-      return {
-        firstRenderMs: mark ? Math.round(mark.startTime) : -1,
-        mapStartMs: Math.round(performance.getEntriesByName('rz-map-start')[0]?.startTime ?? -1),
-        styleLoadMs: Math.round(performance.getEntriesByName('rz-style-load')[0]?.startTime ?? -1),
-        domContentLoadedMs: Math.round(nav.domContentLoadedEventEnd), loadMs: Math.round(nav.loadEventEnd),
-        appAssets: res.length,
-        appAssetsTransferBytes: res.reduce((s, r) => s + (r.transferSize || 0), 0),
-        appAssetsEncodedBytes: res.reduce((s, r) => s + (r.encodedBodySize || 0), 0),
-        appAssetsDecodedBytes: res.reduce((s, r) => s + (r.decodedBodySize || 0), 0),
-        zonesDrawn: window.rzApp.map.queryRenderedFeatures({ layers: ['rz-zones-fill'] }).length,
-      };
-    });
+    const runs = [];
+    for (let i = 0; i < 3; i++) {
+      await page.goto(base + '/app/', { waitUntil: 'load' });
+      await page.waitForFunction(() => document.body.dataset.ready === 'true' && window.rzApp?.firstRender > 0, null, { timeout: 60000 });
+      runs.push(await page.evaluate(() => {
+        const nav = performance.getEntriesByType('navigation')[0];
+        const res = performance.getEntriesByType('resource').filter((r) => /\/app\/assets\/[^?]+\.(js|css)(\?|$)/.test(r.name));
+        return {
+          // performance.now() when the app set its mark rz-first-render:
+          // the time since navigation start.
+          firstRenderMs: Math.round(window.rzApp.firstRender),
+          mapStartMs: Math.round(performance.getEntriesByName('rz-map-start')[0]?.startTime ?? -1),
+          styleLoadMs: Math.round(performance.getEntriesByName('rz-style-load')[0]?.startTime ?? -1),
+          domContentLoadedMs: Math.round(nav.domContentLoadedEventEnd), loadMs: Math.round(nav.loadEventEnd),
+          appAssets: res.length,
+          appAssetsTransferBytes: res.reduce((s, r) => s + (r.transferSize || 0), 0),
+          appAssetsEncodedBytes: res.reduce((s, r) => s + (r.encodedBodySize || 0), 0),
+          appAssetsDecodedBytes: res.reduce((s, r) => s + (r.decodedBodySize || 0), 0),
+          zonesDrawn: window.rzApp.map.queryRenderedFeatures({ layers: ['rz-zones-fill'] }).length,
+        };
+      }));
+    }
     await cdp.send('Network.setCacheDisabled', { cacheDisabled: false });
     await cdp.detach();
-    out.metrics.firstLoad = m;
-    check(m.firstRenderMs > 0, 'the app set the performance mark rz-first-render');
-    check(m.appAssets >= 2 && m.appAssetsTransferBytes > 0, 'the app\'s JS and CSS were fetched and measured: ' + JSON.stringify(m));
-    check(m.zonesDrawn > 0, 'the zones are drawn at the first render');
+    for (const m of runs) {
+      check(m.firstRenderMs > 0, 'the app measured its first render');
+      check(m.appAssets >= 2 && m.appAssetsTransferBytes > 0, 'the app\'s JS and CSS were fetched and measured: ' + JSON.stringify(m));
+      check(m.zonesDrawn > 0, 'the zones are drawn at the first render');
+    }
+    const sorted = [...runs].sort((a, b) => a.firstRenderMs - b.firstRenderMs);
+    out.metrics.firstLoad = { ...sorted[1], firstRenderRunsMs: runs.map((m) => m.firstRenderMs),
+      appAssetsTransferBytes: Math.max(...runs.map((m) => m.appAssetsTransferBytes)) };
     await shot('first-render');
   });
 
