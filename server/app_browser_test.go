@@ -32,7 +32,7 @@ const (
 	// browserSuiteDeadline: web/e2e/app.mjs is killed after this.
 	browserSuiteDeadline = 5 * time.Minute
 	// appBrowserSteps: the steps web/e2e/app.mjs runs.
-	appBrowserSteps = 20
+	appBrowserSteps = 21
 )
 
 // The expert app end to end in a real browser: Debian's headless Chromium

@@ -242,6 +242,37 @@ try {
     await shot('first-render');
   });
 
+  // The layers panel draws zones by level and status: a level unticked
+  // leaves the map, lifted zones come when asked for.
+  await step('zones by level and status in the layers panel', async () => {
+    await page.click('[data-tab=layers]');
+    const drawn = () => page.evaluate(() => {
+      const fs = window.rzApp.map.queryRenderedFeatures({ layers: ['rz-zones-fill'] });
+      return { all: fs.length, high: fs.filter((f) => f.properties.level === 'high').length,
+        lifted: fs.filter((f) => f.properties.status === 'lifted').length,
+        listedLifted: window.rzZones.features.filter((f) => f.properties.status === 'lifted').length };
+    });
+    await page.evaluate(() => window.rzApp.map.fitBounds(window.rzApp.S.counties.find((c) => c.id === window.rzApp.S.county).bbox, { duration: 0 }));
+    await idle();
+    const all = await drawn();
+    check(all.high > 0 && all.lifted === 0 && all.listedLifted === 0, 'high-risk zones drawn, no lifted zone fetched or drawn: ' + JSON.stringify(all));
+    await page.click('[data-zlevel=high]');
+    await idle();
+    const noHigh = await drawn();
+    check(noHigh.high === 0, 'high-risk zones leave the map when their level is unticked: ' + JSON.stringify(noHigh));
+    await page.click('[data-zlevel=high]');
+    await page.click('[data-zstatus=lifted]');
+    await page.waitForFunction(() => window.rzZones.features.some((f) => f.properties.status === 'lifted'), null, { timeout: 30000 });
+    await idle();
+    const withLifted = await drawn();
+    check(withLifted.listedLifted > 0 && withLifted.high > 0, 'lifted zones fetched when ticked: ' + JSON.stringify(withLifted));
+    await shot('zone-filter');
+    await page.click('[data-zstatus=lifted]');
+    await page.waitForFunction(() => !window.rzZones.features.some((f) => f.properties.status === 'lifted'), null, { timeout: 30000 });
+    await idle();
+    await page.click('[data-tab=proposals]');
+  });
+
   await step('expert runs the proposal engine', async () => {
     const before = await page.locator('[data-testid=proposal]').count();
     await page.click('[data-testid=run]');

@@ -10,6 +10,7 @@ import { History } from './history';
 import { snap, type Pt } from './snap';
 import { splitForDraw, joinFromDraw, GeometryError, bbox, type Areal } from './geom';
 import { errorText, geometryReason } from './errors';
+import { defaultZoneFilter, zoneFilterExpr, zoneLevels, zoneStatusQuery, zoneStatuses } from './zonefilter';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 
@@ -51,6 +52,8 @@ const S = {
   // the engine's last run, shown in the current language: running, or its id and proposals
   runInfo: null as null | 'running' | { run: number | string; n: number },
   busy: false,
+  // the zones drawn, by level and status (layers panel)
+  zoneFilter: defaultZoneFilter(),
   layers: { zones: true, published: false, proposals: true, buildings: true, roads: true, water: true, railways: true, ridges: true, walls: true, admin: true, spread: false, cases: false } as Record<string, boolean>,
 };
 const history = new History<Draft>({ add: [], remove: [], geom: null });
@@ -373,8 +376,12 @@ const legendColors: Record<string, string> = {
 
 function layersPanel(): string {
   const groups = Object.keys(layerGroups).filter((g) => isExpert() || !['zones', 'proposals', 'spread', 'cases'].includes(g));
+  const zf = S.zoneFilter;
+  const zoneChoice = isExpert() ? `<div class="zone-filter" data-testid="zone-filter">
+    <div>${esc(t('filter.levels'))}: ${zoneLevels.map((l) => `<label><input type="checkbox" data-zlevel="${l}" ${zf.levels[l] ? 'checked' : ''}>${esc(t('level.' + l))}</label>`).join(' ')}</div>
+    <div>${esc(t('filter.statuses'))}: ${zoneStatuses.map((st) => `<label><input type="checkbox" data-zstatus="${st}" ${zf.statuses[st] ? 'checked' : ''}>${esc(t('status.' + st))}</label>`).join(' ')}</div></div>` : '';
   return `<h2>${esc(t('layers'))}</h2>${groups.map((g) => `<label class="f legend"><input type="checkbox" data-layer="${g}" ${S.layers[g] ? 'checked' : ''}>
-    <i style="background:${legendColors[g]}"></i>${esc(t('layer.' + g))}</label>`).join('')}
+    <i style="background:${legendColors[g]}"></i>${esc(t('layer.' + g))}</label>${g === 'zones' ? zoneChoice : ''}`).join('')}
     <h3>${esc(t('legend'))}</h3><div class="legend">
     <div><i style="background:#d7301f"></i>${esc(t('level.high'))}</div><div><i style="background:#fc8d59"></i>${esc(t('level.medium'))}</div>
     <div><i style="background:#16a34a"></i>${esc(t('legend.added'))}</div><div><i style="background:#dc2626"></i>${esc(t('legend.removed'))}</div>
@@ -471,6 +478,14 @@ function bindSide(side: HTMLElement) {
     if (map.getSource('riskzone')) map.refreshTiles?.('riskzone');
   }));
   side.querySelectorAll<HTMLInputElement>('[data-layer]').forEach((cb) => (cb.onchange = () => { S.layers[cb.dataset.layer!] = cb.checked; applyLayers(); }));
+  side.querySelectorAll<HTMLInputElement>('[data-zlevel]').forEach((cb) => (cb.onchange = () => { S.zoneFilter.levels[cb.dataset.zlevel!] = cb.checked; applyZoneFilter(); }));
+  side.querySelectorAll<HTMLInputElement>('[data-zstatus]').forEach((cb) => (cb.onchange = () => guard(async () => {
+    const before = zoneStatusQuery(S.zoneFilter);
+    S.zoneFilter.statuses[cb.dataset.zstatus!] = cb.checked;
+    // Zones that are not in force come from the API only when asked for.
+    if (zoneStatusQuery(S.zoneFilter) !== before) await loadZones();
+    applyZoneFilter();
+  })));
 }
 
 // ---- map --------------------------------------------------------------------
@@ -521,6 +536,13 @@ function applyLayers() {
   for (const [g, ids] of Object.entries(layerGroups)) {
     for (const id of ids) if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', S.layers[g] ? 'visible' : 'none');
   }
+  applyZoneFilter();
+}
+
+/** applyZoneFilter draws the zones of the levels and statuses chosen in the layers panel. */
+function applyZoneFilter() {
+  if (!map) return;
+  for (const id of layerGroups.zones) if (map.getLayer(id)) map.setFilter(id, zoneFilterExpr(S.zoneFilter) as any);
 }
 
 function fitCounty() {
@@ -535,7 +557,8 @@ function fitGeom(g: Areal) {
 
 async function loadZones() { showZones(await fetchZones()); }
 function fetchZones(): Promise<any> {
-  const q = S.asOf ? `&at=${encodeURIComponent(new Date(S.asOf).toISOString())}` : '';
+  const st = zoneStatusQuery(S.zoneFilter);
+  const q = S.asOf ? `&at=${encodeURIComponent(new Date(S.asOf).toISOString())}` : st ? `&status=${st}` : '';
   return api('GET', `/api/v1/zones?county=${S.county}${q}`);
 }
 function showZones(fc: any) {
