@@ -295,7 +295,14 @@ func TestLookupIndexFollowsPublication(t *testing.T) {
 	if !a.InZone {
 		t.Fatalf("point of zone %d: %+v", zone, a)
 	}
-	// The zone's page is rendered once, then served from memory.
+	// The zone's page is rendered once, then served from memory — once the
+	// index worker has started and caches pages (it does after its first
+	// build, which a loaded machine can make take a moment).
+	for deadline := time.Now().Add(10 * time.Second); !e.srv.public.pages.live.Load(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the page cache did not start within 10 s")
+		}
+	}
 	page := fmt.Sprintf("/zones/%d", zone)
 	first := e.get(page, http.StatusOK)
 	again := e.get(page, http.StatusOK)
