@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path"
@@ -36,9 +38,9 @@ const (
 )
 
 // The expert app end to end in a real browser: Debian's headless Chromium
-// driven by playwright-core (web/e2e/app.mjs) against this server on a
-// fresh demo database (demo city and story) with the users expert, expert2
-// and publisher. The script's story is in its header comment and in
+// driven by playwright-core (web/e2e/app.mjs) against `riskzone serve`,
+// built as it ships (serveBinary), on a fresh demo database (demo city and
+// story) with the users expert, expert2 and publisher. The script's story is in its header comment and in
 // docs/webapp.md. This test fails when a step fails, when the run exceeds
 // browserSuiteDeadline, when the page throws, breaks the CSP or asks
 // another origin than the test server, when a step left no screenshot (a
@@ -81,7 +83,10 @@ func TestExpertAppInBrowser(t *testing.T) {
 	}{{"expert", zoning.RoleExpert}, {"expert2", zoning.RoleExpert}, {"publisher", zoning.RolePublisher}} {
 		e.addUser(u.name, u.role, "riskzone-demo")
 	}
-	e.srv.Start(t.Context())
+	// The app is served by `riskzone serve` built as it ships (without the
+	// race detector, which slows a server several times): the first-render
+	// budget is about the product, not the test build.
+	base := serveBinary(t, e.store.Pool.Config().ConnString())
 	shots := os.Getenv("RISKZONE_SCREENSHOTS")
 	if shots == "" {
 		shots = filepath.Join(wd, "..", ".data", "screenshots", "app")
@@ -91,7 +96,7 @@ func TestExpertAppInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), browserSuiteDeadline)
 	defer cancel()
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(webDir, "e2e", "app.mjs"), e.ts.URL, shots)
+	cmd := exec.CommandContext(ctx, node, filepath.Join(webDir, "e2e", "app.mjs"), base, shots)
 	cmd.Dir = webDir
 	// Node and the Chromium it starts are one process group: the deadline
 	// kills them all.
@@ -225,4 +230,60 @@ func checkPNG(file string) error {
 		return fmt.Errorf("screenshot %s is not a non-empty PNG (%d bytes)", file, len(b))
 	}
 	return nil
+}
+
+// serveBinary builds cmd/riskzone (as it ships: no race detector), runs
+// `riskzone serve` on a free loopback port against dsn until the test
+// ends, and returns its base URL once /readyz answers 200.
+func serveBinary(t *testing.T, dsn string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "riskzone")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/riskzone")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ../cmd/riskzone: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var logs bytes.Buffer
+	srv := exec.Command(bin, "serve", "--addr", addr, "--log-level", "warn")
+	srv.Env = append(os.Environ(), "DATABASE_URL="+dsn)
+	srv.Stdout, srv.Stderr = &logs, &logs
+	if err := srv.Start(); err != nil {
+		t.Fatalf("start riskzone serve: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = srv.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = srv.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = srv.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("riskzone serve log:\n%s", logs.String())
+		}
+	})
+	base := "http://" + addr
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if res, err := http.Get(base + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		select {
+		case <-done:
+			t.Fatalf("riskzone serve exited:\n%s", logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("riskzone serve on %s not ready in 60 s:\n%s", addr, logs.String())
+		}
+	}
 }
