@@ -133,9 +133,8 @@ var tilesPrefix = []byte("/tiles/")
 
 // warmTile is a public tile request answered from the cache.
 type warmTile struct {
-	set *tiles.Set
-	tl  *tiles.Tile
-	v   string
+	tl *tiles.Tile
+	v  string
 }
 
 // listenerTile is the answer from the cache to a tile request, as the
@@ -148,11 +147,11 @@ func (s *Server) listenerTile(ctx *fasthttp.RequestCtx) (warmTile, bool) {
 	if h == nil || (!ctx.IsGet() && !ctx.IsHead()) || len(rh.Peek("Authorization")) > 0 || len(rh.Peek("If-None-Match")) > 0 {
 		return warmTile{}, false
 	}
-	set, tl, v, ok := h.cachedPublic(string(ctx.Path()), string(ctx.URI().QueryString()))
+	_, tl, v, ok := h.cachedPublic(string(ctx.Path()), string(ctx.URI().QueryString()))
 	if !ok {
 		return warmTile{}, false
 	}
-	return warmTile{set: set, tl: tl, v: v}, true
+	return warmTile{tl: tl, v: v}, true
 }
 
 // writeListenerTile writes a cached public tile as writeTile does.
@@ -193,7 +192,7 @@ func (s *Server) listenerLimited(ctx *fasthttp.RequestCtx) bool {
 	}
 	s.metrics.rateLimited.WithLabelValues("public").Inc()
 	ctx.Response.Header.Set("Retry-After", "1")
-	listenerError(ctx, http.StatusTooManyRequests, "too many requests from your address: slow down and retry in a moment")
+	listenerError(ctx, http.StatusTooManyRequests, publicLimitMessage)
 	return true
 }
 
@@ -208,16 +207,15 @@ func (s *Server) answerFast(ctx *fasthttp.RequestCtx, tile warmTile) string {
 	h.Set("Content-Security-Policy", dataCSP)
 	h.Set("X-Frame-Options", "DENY")
 	if tile.tl != nil {
-		const route = "/tiles/:set/:z/:x/:y"
 		if s.listenerLimited(ctx) {
-			return route
+			return tileRoute
 		}
 		if s.health.Down() {
 			h.Set(HeaderStale, "1")
 		}
 		s.tileH.hits.Add(1)
 		s.writeListenerTile(ctx, tile)
-		return route
+		return tileRoute
 	}
 	path := ctx.Path()
 	switch {

@@ -97,6 +97,10 @@ func newRateLimits(s *Server, l LimitConfig) *rateLimits {
 	return rl
 }
 
+// publicLimitMessage is the error message of a request over the public
+// per-address limit (the routes and the fast listener).
+const publicLimitMessage = "too many requests from your address: slow down and retry in a moment"
+
 // middleware runs ahead of routing (warm tiles count too).
 func (rl *rateLimits) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -110,7 +114,7 @@ func (rl *rateLimits) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if rl.public != nil {
 			if ok, _ := rl.public.Allow(ip); !ok {
-				return rl.refuse(c, "public", "too many requests from your address: slow down and retry in a moment")
+				return rl.refuse(c, "public", publicLimitMessage)
 			}
 		}
 		if rl.login != nil && r.Method == http.MethodPost && r.URL.Path == loginPath {

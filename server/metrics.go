@@ -108,7 +108,7 @@ func (m *metrics) observe(next echo.HandlerFunc) echo.HandlerFunc {
 // labels.
 func unroutedLabel(path string) string {
 	if strings.HasPrefix(path, "/tiles/") && strings.Count(path, "/") == 5 {
-		return "/tiles/:set/:z/:x/:y"
+		return tileRoute
 	}
 	if path == lookupPath {
 		return lookupPath // answered by fastLookup

@@ -40,6 +40,10 @@ const (
 	styleMaxAge = 300
 )
 
+// tileRoute is the route of a tile, also the metrics label of tiles
+// answered before routing (fastTile, the fast listener).
+const tileRoute = "/tiles/:set/:z/:x/:y"
+
 // mvtContentType is the media type of Mapbox Vector Tiles.
 const mvtContentType = "application/vnd.mapbox-vector-tile"
 
@@ -94,7 +98,7 @@ func (s *Server) tileRoutes() {
 	}
 	s.echo.Pre(h.fastTile)
 	get := []string{http.MethodGet, http.MethodHead}
-	s.echo.Match(get, "/tiles/:set/:z/:x/:y", h.tile)
+	s.echo.Match(get, tileRoute, h.tile)
 	s.echo.Match(get, "/tiles/:file", h.tileJSON)
 	s.echo.Match(get, "/styles/:file", h.style)
 }
