@@ -6,58 +6,17 @@ import { TerraDraw, TerraDrawPolygonMode, TerraDrawSelectMode, type TerraDrawMou
 import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
 import { api, ApiError, setCSRF } from './api';
 import { t, setLang, getLang, type Lang } from './i18n';
-import { History } from './history';
 import { snap, type Pt } from './snap';
 import { splitForDraw, joinFromDraw, GeometryError, bbox, type Areal } from './geom';
 import { errorText, geometryReason } from './errors';
-import { defaultZoneFilter, zoneFilterExpr, zoneLevels, zoneStatusQuery, zoneStatuses } from './zonefilter';
+import { zoneFilterExpr, zoneStatusQuery } from './zonefilter';
+import { S, history, footprints, $, esc, role, isExpert, isPublisher, type Me, type County, type Target, type Tab, type Tool, type Draft } from './state';
+import { proposalsPanel } from './panel_proposals';
+import { zonePanel } from './panel_zone';
+import { historyPanel, layersPanel, publishPanel, layerGroups, barrierKinds } from './panels';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 
-// ---- state ------------------------------------------------------------------
-
-interface Me { user: { id: number; username: string; display_name: string } | null; role: string; csrf_token?: string }
-interface County { id: number; name: string; name_en: string; bbox: [number, number, number, number] }
-
-/** What is being edited: a zone (version-checked) or a proposal (approve with edits). */
-interface Target {
-  kind: 'zone' | 'proposal'; id: number; version: number; name: string; buildingIDs: Set<number>; geometry: Areal;
-  /** Rings terra-draw refused to load: the boundary must not be saved from the editor (it would drop them). */
-  refused?: string;
-}
-/** One state of the editor; the history holds these. */
-interface Draft { add: number[]; remove: number[]; geom: Areal | null }
-
-type Tab = 'proposals' | 'zone' | 'history' | 'layers' | 'publish';
-type Tool = 'none' | 'buildings' | 'vertex' | 'draw' | 'hole';
-
-const S = {
-  me: null as Me | null,
-  counties: [] as County[],
-  county: 0,
-  tab: 'proposals' as Tab,
-  proposals: [] as any[],
-  selProposal: null as any,
-  zone: null as any, // GET /zones/:id
-  lifting: null as any,
-  versions: [] as any[],
-  diff: null as any,
-  target: null as Target | null,
-  tool: 'none' as Tool,
-  msg: null as { kind: 'ok' | 'err' | 'warn'; text: string } | null,
-  conflict: null as any,
-  preview: null as any,
-  publishResult: null as any,
-  asOf: '',
-  // the engine's last run, shown in the current language: running, or its id and proposals
-  runInfo: null as null | 'running' | { run: number | string; n: number },
-  busy: false,
-  // the zones drawn, by level and status (layers panel)
-  zoneFilter: defaultZoneFilter(),
-  layers: { zones: true, published: false, proposals: true, buildings: true, roads: true, water: true, railways: true, ridges: true, walls: true, admin: true, spread: false, cases: false } as Record<string, boolean>,
-};
-const history = new History<Draft>({ add: [], remove: [], geom: null });
-const footprints = new Map<number, any>(); // building id -> GeoJSON feature
 let map: MLMap;
 let draw: TerraDraw | null = null;
 // firstRender: ms from navigation start to the first frame with the app's
@@ -67,12 +26,6 @@ const app = { S, history, get map() { return map; }, get draw() { return draw; }
   loadDrawGeometry: (g: Areal) => loadDrawGeometry(g) };
 (window as any).rzApp = app;
 
-const $ = <T extends HTMLElement = HTMLElement>(sel: string, root: ParentNode = document) => root.querySelector(sel) as T;
-const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-const role = () => S.me?.role ?? 'public';
-const isExpert = () => role() === 'expert' || role() === 'admin';
-const isPublisher = () => role() === 'publisher' || role() === 'admin';
-const fmt = (n: number) => Number(n ?? 0).toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en');
 
 function toast(text: string) {
   const el = $('#toast');
@@ -256,154 +209,6 @@ function renderSide() {
   bindSide(side);
 }
 
-function editorBlock(): string {
-  const tg = S.target;
-  if (!tg) return '';
-  const d = history.state;
-  const tool = (k: Tool, key: string, kbd: string) => `<button data-tool="${k}" class="${S.tool === k ? 'on' : ''}" title="${kbd}">${esc(t(key))}</button>`;
-  const conflict = S.conflict ? `<div class="msg warn" data-testid="conflict">${esc(t('conflict', { v: S.conflict.current_version, status: t('status.' + S.conflict.status) }))}
-      <div class="row"><button id="theirs">${esc(t('showTheirs'))}</button><button class="primary" id="reapply">${esc(t('reapply'))}</button></div>
-      ${S.conflict.theirs ? `<div class="muted" data-testid="theirs">${esc(t('version'))} ${S.conflict.theirs.current_version}: ${esc(S.conflict.theirs.current.author)} — ${esc(S.conflict.theirs.current.reason)} (${esc(t('population'))} ${S.conflict.theirs.current.population})</div>` : ''}</div>` : '';
-  return `<div class="card" data-testid="editor"><div class="t">${esc(t('edit'))}: ${esc(tg.name)}</div>
-    <div class="row">${tool('buildings', 'tool.buildings', 'B')}${tool('vertex', 'tool.vertex', 'V')}${tool('draw', 'tool.draw', 'P')}${tool('none', 'tool.none', 'Esc')}</div>
-    <div class="row"><button id="undo" ${history.canUndo ? '' : 'disabled'}>${esc(t('undo'))}</button><button id="redo" ${history.canRedo ? '' : 'disabled'}>${esc(t('redo'))}</button></div>
-    <div data-testid="pending">${esc(t('pendingChanges', { a: d.add.length, r: d.remove.length, g: d.geom ? t('geomChanged') : '' }))}</div>
-    <label class="f">${esc(t('reason'))}<input id="editReason" data-testid="reason"></label>
-    <div class="row"><button class="primary" id="save" data-testid="save">${esc(tg.kind === 'proposal' ? t('accept') : t('save'))}</button><button id="cancelEdit">${esc(t('cancel'))}</button></div>
-    ${conflict}</div>
-    <div class="legend muted"><i style="background:#16a34a"></i>${esc(t('legend.added'))} <i style="background:#dc2626"></i>${esc(t('legend.removed'))}</div>`;
-}
-
-function proposalsPanel(): string {
-  const now = new Date();
-  const local = new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
-  const list = S.proposals.length === 0 ? `<p class="muted">${esc(t('noProposals'))}</p>` : S.proposals.map((p) => {
-    const r = p.rationale || {};
-    const sel = S.selProposal?.id === p.id;
-    return `<div class="card ${sel ? 'sel' : ''}" data-proposal="${p.id}" data-testid="proposal">
-      <div class="t">${esc(p.name || '#' + p.id)} <span class="muted">#${p.id} · ${esc(t('level.' + p.level))} · ${esc(t('status.' + p.status))}</span></div>
-      <dl class="nums"><dt>${esc(t('population'))}</dt><dd data-testid="population">${fmt(p.population)}</dd>
-      <dt>${esc(t('staff'))}</dt><dd>${fmt(p.staff_required)}</dd>
-      <dt>${esc(t('buildings'))}</dt><dd>${fmt(p.buildings)}</dd>
-      <dt>${esc(t('onBarriers'))}</dt><dd>${Math.round((r.boundary_on_barriers ?? 0) * 100)}%${r.enlarged ? ' · ' + esc(t('enlarged')) : ''}</dd></dl>
-      <div class="muted">${esc(t('rationale'))}: ${esc((r.rules || []).join('; '))}</div>
-      ${sel ? `<div class="muted" data-testid="barrier-names">${esc(t('barriers'))}: ${esc((p.boundary_barriers || []).slice(0, 8).map((b: any) => b.name || b.kind).join('、'))}</div>
-      <div class="row"><button class="primary" data-act="accept">${esc(t('accept'))}</button><button data-act="editaccept">${esc(t('editAccept'))}</button></div>
-      <label class="f">${esc(t('reason'))}<input data-testid="decision-reason" id="decisionReason"></label>
-      <div class="row"><button class="danger" data-act="reject">${esc(t('reject'))}</button></div>` : ''}
-    </div>`;
-  }).join('');
-  const editing = S.target?.kind === 'proposal' ? editorBlock() : '';
-  return `<h2>${esc(t('tab.proposals'))}</h2>
-    <div class="row"><button class="primary" id="run" data-testid="run">${esc(t('run'))}</button> <span class="muted" data-testid="run-info">${esc(S.runInfo === 'running' ? t('running') : S.runInfo ? t('run.done', S.runInfo) : '')}</span></div>
-    <details><summary>${esc(t('params'))}</summary>
-    <label class="f">${esc(t('runAt'))}<input id="runAt" type="datetime-local" value="${local}"></label>
-    <label class="f">${esc(t('params'))}<textarea id="runParams" rows="2" placeholder='{"lookback_days": 14}'></textarea></label></details>
-    ${editing}${list}`;
-}
-
-function zonePanel(): string {
-  const z = S.zone;
-  const zs = (window as any).rzZones?.features ?? [];
-  const pick = `<h3>${esc(t('zones'))}</h3>${zs.map((f: any) => `<div class="card ${z?.id === f.properties.zone_id ? 'sel' : ''}" data-zone="${f.properties.zone_id}" data-testid="zone-card">
-      <span class="t">${esc(f.properties.name)}</span> <span class="muted">#${f.properties.zone_id} v${f.properties.version} · ${esc(t('population'))} ${fmt(f.properties.population)}</span></div>`).join('')}`;
-  if (!z) return `<h2>${esc(t('tab.zone'))}</h2><p class="muted">${esc(t('noZone'))}</p>${pick}`;
-  const c = z.current;
-  const l = S.lifting;
-  let lift = '';
-  if (l) {
-    const today = new Date(l.today);
-    const days = Math.round((new Date(l.earliest_lifting).getTime() - today.getTime()) / 86400000);
-    lift = `<h3>${esc(t('lifting'))}</h3><dl class="nums"><dt>${esc(t('earliest'))}</dt><dd>${esc(l.earliest_lifting)}</dd></dl>
-      <div data-testid="countdown">${days > 0 ? esc(t('countdown', { d: days })) : l.eligible ? esc(t('liftToday')) : esc(t('earliestPassed'))}</div>
-      <div class="msg ${l.eligible ? 'ok' : 'warn'}" data-testid="eligible">${esc(l.eligible ? t('eligible') : t('notEligible'))}<br><span class="muted">${esc((l.reasons || []).join(' '))}</span></div>`;
-  }
-  const active = z.status === 'active';
-  return `<h2 data-testid="zone-title">${esc(c.name)} <span class="muted">#${z.id} · ${esc(t('version'))} ${z.current_version} · ${esc(t('status.' + z.status))}</span></h2>
-    <dl class="nums"><dt>${esc(t('level'))}</dt><dd>${esc(t('level.' + c.level))}</dd>
-    <dt>${esc(t('population'))}</dt><dd data-testid="zone-population">${fmt(c.population)}</dd><dt>${esc(t('staff'))}</dt><dd>${fmt(c.staff_required)}</dd>
-    <dt>${esc(t('buildings'))}</dt><dd>${fmt(c.building_ids.length)}</dd><dt>${esc(t('area'))}</dt><dd>${fmt(Math.round(c.area_m2))} m²</dd></dl>
-    ${active && !S.target ? `<button class="primary" id="startEdit" data-testid="start-edit">${esc(t('edit'))}</button>` : ''}
-    ${S.target?.kind === 'zone' ? editorBlock() : ''}
-    ${lift}
-    ${active ? `<h3>${esc(t('screening'))}</h3>
-    <div class="row"><label>${esc(t('roundDate'))} <input id="scrDate" type="date" value="${esc(l?.today ?? '')}"></label></div>
-    <div class="row"><label>${esc(t('tested'))} <input id="scrTested" type="number" min="0" value="${c.population}" size="6"></label>
-    <label>${esc(t('negatives'))} <input id="scrNeg" type="number" min="0" value="${c.population}" size="6"></label>
-    <label>${esc(t('positives'))} <input id="scrPos" type="number" min="0" value="0" size="4"></label></div>
-    <button id="recordScreening" data-testid="record-screening">${esc(t('record'))}</button>
-    <h3>${esc(t('lift'))}</h3><label class="f">${esc(t('reason'))}<input id="liftReason"></label><button class="danger" id="lift">${esc(t('lift'))}</button>` : ''}
-    ${pick}`;
-}
-
-function historyPanel(): string {
-  const z = S.zone;
-  if (!z) return `<h2>${esc(t('history'))}</h2><p class="muted">${esc(t('noZone'))}</p>`;
-  const d = S.diff;
-  const diff = d ? `<div class="card" data-testid="diff"><div class="t">${esc(t('diff'))}: ${esc(t('diffOf', { from: d.from, to: d.to }))}</div>
-    <dl class="nums"><dt>${esc(t('buildingsAdded'))}</dt><dd data-testid="diff-added">${d.buildings_added.length}</dd>
-    <dt>${esc(t('buildingsRemoved'))}</dt><dd data-testid="diff-removed">${d.buildings_removed.length}</dd>
-    <dt>${esc(t('population'))}</dt><dd data-testid="diff-population">${fmt(d.population_from)} → ${fmt(d.population_to)} (${d.population_delta >= 0 ? '+' : ''}${fmt(d.population_delta)})</dd>
-    <dt>${esc(t('staffFromTo'))}</dt><dd data-testid="diff-staff">${fmt(d.staff_required_from)} → ${fmt(d.staff_required_to)}</dd>
-    <dt>${esc(t('areaAdded'))}</dt><dd>${fmt(Math.round(d.area_added_m2))} m²</dd><dt>${esc(t('areaRemoved'))}</dt><dd>${fmt(Math.round(d.area_removed_m2))} m²</dd></dl>
-    <div class="legend muted"><i style="background:#16a34a"></i>${esc(t('legend.added'))} <i style="background:#dc2626"></i>${esc(t('legend.removed'))}</div></div>` : '';
-  return `<h2>${esc(t('history'))}: ${esc(z.current.name)}</h2>
-    <ul class="versions" data-testid="versions">${S.versions.slice().reverse().map((v: any) => `<li data-version="${v.version}" class="${d?.to === v.version ? 'sel' : ''}">
-      <b>v${v.version}</b> ${esc(v.change)} · ${esc(t('status.' + v.status))} · ${esc(t('population'))} ${fmt(v.population)}<br>
-      <span class="muted">${esc(new Date(v.valid_from).toLocaleString())} · ${esc(v.author)} · ${esc(v.reason)}</span></li>`).join('')}</ul>${diff}`;
-}
-
-const layerGroups: Record<string, string[]> = {
-  zones: ['rz-zones-fill', 'rz-zones-line'],
-  published: ['zones-fill', 'zones-line'],
-  proposals: ['rz-proposals-fill', 'rz-proposals-line', 'proposals-fill', 'proposals-line'],
-  buildings: ['buildings'],
-  // barriers, one toggle per kind (the style's layers)
-  roads: ['roads-minor', 'roads-secondary', 'roads-major'],
-  water: ['water', 'waterways'],
-  railways: ['railways'],
-  ridges: ['ridges'],
-  walls: ['walls'],
-  admin: ['boundaries-community', 'boundaries-street', 'boundaries-county'],
-  spread: ['spread'],
-  cases: ['cases'],
-};
-// the layer groups that are barriers (snapping targets)
-const barrierKinds = ['roads', 'water', 'railways', 'ridges', 'walls'];
-const legendColors: Record<string, string> = {
-  zones: '#d7301f', published: '#fc8d59', proposals: '#6a51a3', buildings: '#ddd6cf', roads: '#f9d88a', water: '#9ecae1', railways: '#636363', ridges: '#8c6d31', walls: '#969696', admin: '#54278f', spread: '#fb6a4a', cases: '#cb181d',
-};
-
-function layersPanel(): string {
-  const groups = Object.keys(layerGroups).filter((g) => isExpert() || !['zones', 'proposals', 'spread', 'cases'].includes(g));
-  const zf = S.zoneFilter;
-  const zoneChoice = isExpert() ? `<div class="zone-filter" data-testid="zone-filter">
-    <div>${esc(t('filter.levels'))}: ${zoneLevels.map((l) => `<label><input type="checkbox" data-zlevel="${l}" ${zf.levels[l] ? 'checked' : ''}>${esc(t('level.' + l))}</label>`).join(' ')}</div>
-    <div>${esc(t('filter.statuses'))}: ${zoneStatuses.map((st) => `<label><input type="checkbox" data-zstatus="${st}" ${zf.statuses[st] ? 'checked' : ''}>${esc(t('status.' + st))}</label>`).join(' ')}</div></div>` : '';
-  return `<h2>${esc(t('layers'))}</h2>${groups.map((g) => `<label class="f legend"><input type="checkbox" data-layer="${g}" ${S.layers[g] ? 'checked' : ''}>
-    <i style="background:${legendColors[g]}"></i>${esc(t('layer.' + g))}</label>${g === 'zones' ? zoneChoice : ''}`).join('')}
-    <h3>${esc(t('legend'))}</h3><div class="legend">
-    <div><i style="background:#d7301f"></i>${esc(t('level.high'))}</div><div><i style="background:#fc8d59"></i>${esc(t('level.medium'))}</div>
-    <div><i style="background:#16a34a"></i>${esc(t('legend.added'))}</div><div><i style="background:#dc2626"></i>${esc(t('legend.removed'))}</div>
-    <div><i style="background:#f97316"></i>${esc(t('legend.barrier'))}</div></div>`;
-}
-
-function publishPanel(): string {
-  const p = S.preview;
-  let body = '';
-  if (p) {
-    body = p.notices.length === 0 ? `<p class="muted" data-testid="nothing-pending">${esc(t('nothingPending'))}</p>` : p.notices.map((n: any) => `<div class="card" data-testid="notice-preview">
-      <div class="t">${esc(n.title_zh)}</div><div class="muted">${esc(n.kind)} · CAP ${esc(n.cap_msg_type)}</div>
-      <h3>${esc(t('noticeZh'))}</h3><pre class="doc" data-testid="body-zh">${esc(n.body_zh)}</pre>
-      <h3>${esc(t('noticeEn'))}</h3><div class="t">${esc(n.title_en)}</div><pre class="doc" data-testid="body-en">${esc(n.body_en)}</pre>
-      <h3>${esc(t('cap'))}</h3><pre class="doc" data-testid="cap">${esc(n.cap_xml)}</pre>
-      <h3>${esc(t('atom'))}</h3><pre class="doc" data-testid="atom">${esc(n.atom)}</pre></div>`).join('') +
-      `<label class="f">${esc(t('reason'))}<input id="pubReason"></label><button class="primary" id="publishNow" data-testid="publish-now">${esc(t('publishNow'))}</button>`;
-  }
-  const done = S.publishResult ? `<div class="msg ok" data-testid="published">${esc(t('published', { ids: S.publishResult.map((n: any) => '#' + n.id).join(', ') }))}
-    <br><a href="/counties/${S.county}" target="_blank" rel="noopener">${esc(t('publicPage'))}</a></div>` : '';
-  return `<h2>${esc(t('publish'))}</h2><button id="preview" data-testid="preview">${esc(t('preview'))}</button>${done}${body}`;
-}
 
 function bindSide(side: HTMLElement) {
   const on = (sel: string, fn: (el: HTMLElement) => void) => side.querySelectorAll<HTMLElement>(sel).forEach((el) => (el.onclick = () => fn(el)));
