@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import mainSource from '../src/main.ts?raw';
+// Every module of the app (the panels live beside main.ts).
+const sources = import.meta.glob('../src/*.ts', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+const mainSource = Object.values(sources).join('\n');
 import { strings, t, setLang } from '../src/i18n';
 
 describe('i18n', () => {
@@ -22,7 +24,7 @@ describe('i18n', () => {
   });
   it('names every layer toggle, barriers one per kind', () => {
     const block = /const layerGroups[^=]*= \{([\s\S]*?)\n\};/.exec(mainSource as string);
-    expect(block, 'layerGroups in main.ts').toBeTruthy();
+    expect(block, 'layerGroups in the app').toBeTruthy();
     const groups = [...block![1].matchAll(/^\s+(\w+):/gm)].map((m) => m[1]);
     for (const k of ['roads', 'water', 'railways', 'ridges', 'walls', 'admin', 'spread']) expect(groups).toContain(k);
     for (const g of groups) expect(strings.zh['layer.' + g], 'layer.' + g).toBeTruthy();
