@@ -94,19 +94,22 @@ func (n Notices) Publish(ctx context.Context, origin zoning.Origin, req zoning.P
 		origin.Reason = "publish the approved changes"
 	}
 	rec := &auditRecord{action: "notice.publish", entity: "county", entityID: strconv.FormatInt(req.CountyID, 10)}
-	var ids []int64
+	var out []zoning.Notice
 	err := Zones{S: n.S, Now: n.Now, Loc: n.Loc}.write(ctx, origin, rec, func(tx pgx.Tx) error {
-		var err error
-		ids, err = n.publish(ctx, tx, origin, req, now, rec, true)
+		ids, err := n.publish(ctx, tx, origin, req, now, rec, true)
 		if err != nil {
 			return err
 		}
-		return n.announce(ctx, tx, ids)
+		if err := n.announce(ctx, tx, ids); err != nil {
+			return err
+		}
+		out, err = n.getManyQ(ctx, tx, ids)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return n.getMany(ctx, ids)
+	return out, nil
 }
 
 // Preview returns the notices Publish would write now, without writing

@@ -298,6 +298,7 @@ func (n Notices) Correct(ctx context.Context, origin zoning.Origin, id int64, re
 	}
 	rec := &auditRecord{action: "notice.correct", entity: "notice", entityID: strconv.FormatInt(id, 10)}
 	var newID int64
+	var out zoning.Notice
 	err = Zones{S: n.S, Now: n.Now, Loc: n.Loc}.write(ctx, origin, rec, func(tx pgx.Tx) error {
 		if err := lockCounty(ctx, tx, old.CountyID); err != nil {
 			return err
@@ -341,10 +342,18 @@ func (n Notices) Correct(ctx context.Context, origin zoning.Origin, id int64, re
 			return err
 		}
 		rec.after = map[string]any{"notice_id": newID, "corrects": id}
-		return n.announce(ctx, tx, []int64{newID})
+		if err := n.announce(ctx, tx, []int64{newID}); err != nil {
+			return err
+		}
+		written, err := n.getManyQ(ctx, tx, []int64{newID})
+		if err != nil {
+			return err
+		}
+		out = written[0]
+		return nil
 	})
 	if err != nil {
 		return zoning.Notice{}, err
 	}
-	return n.Get(ctx, newID)
+	return out, nil
 }

@@ -34,6 +34,9 @@ type Zones struct {
 	// Loc is the calendar of zone clocks (report, designation and screening
 	// days); nil means zoning.ChinaTime().
 	Loc *time.Location
+	// afterCommit, set by tests, runs right after a write commits and before
+	// it answers: another writer's commit there must not change the answer.
+	afterCommit func()
 }
 
 func (z Zones) now() time.Time {
@@ -99,8 +102,16 @@ func collectVersions(rows pgx.Rows, err error) ([]zoning.ZoneVersion, error) {
 
 // Get returns a zone with its current version.
 func (z Zones) Get(ctx context.Context, id int64) (zoning.Zone, error) {
+	return getZone(ctx, z.S.Pool, id)
+}
+
+// getZone reads a zone with its current version through q: a write reads
+// the zone it made with its own transaction, before commit, so its answer
+// (version, ETag) is what it wrote even when another writer commits right
+// after it.
+func getZone(ctx context.Context, q querier, id int64) (zoning.Zone, error) {
 	var zn zoning.Zone
-	err := z.S.Pool.QueryRow(ctx, `SELECT id, county_id, proposal_id, parent_zone_ids, current_version, status, created_at
+	err := q.QueryRow(ctx, `SELECT id, county_id, proposal_id, parent_zone_ids, current_version, status, created_at
 		FROM zones WHERE id = $1`, id).Scan(&zn.ID, &zn.CountyID, &zn.ProposalID, &zn.ParentZoneIDs, &zn.CurrentVersion, &zn.Status, &zn.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return zn, zoning.Errorf(zoning.ErrNotFound, "zone %d not found", id)
@@ -111,7 +122,7 @@ func (z Zones) Get(ctx context.Context, id int64) (zoning.Zone, error) {
 	if zn.ParentZoneIDs == nil {
 		zn.ParentZoneIDs = []int64{}
 	}
-	if zn.Current, err = z.Version(ctx, id, zn.CurrentVersion); err != nil {
+	if zn.Current, err = zoneVersion(ctx, q, id, zn.CurrentVersion); err != nil {
 		return zn, err
 	}
 	return zn, nil
@@ -119,9 +130,13 @@ func (z Zones) Get(ctx context.Context, id int64) (zoning.Zone, error) {
 
 // Version returns one version of a zone.
 func (z Zones) Version(ctx context.Context, id int64, version int) (zoning.ZoneVersion, error) {
-	v, err := scanVersion(z.S.Pool.QueryRow(ctx, versionSelect+`WHERE v.zone_id = $1 AND v.version = $2`, id, version))
+	return zoneVersion(ctx, z.S.Pool, id, version)
+}
+
+func zoneVersion(ctx context.Context, q querier, id int64, version int) (zoning.ZoneVersion, error) {
+	v, err := scanVersion(q.QueryRow(ctx, versionSelect+`WHERE v.zone_id = $1 AND v.version = $2`, id, version))
 	if errors.Is(err, pgx.ErrNoRows) {
-		if _, gerr := z.zoneExists(ctx, id); gerr != nil {
+		if _, gerr := zoneExists(ctx, q, id); gerr != nil {
 			return v, gerr
 		}
 		return v, zoning.Errorf(zoning.ErrNotFound, "zone %d has no version %d", id, version)
@@ -132,9 +147,9 @@ func (z Zones) Version(ctx context.Context, id int64, version int) (zoning.ZoneV
 	return v, nil
 }
 
-func (z Zones) zoneExists(ctx context.Context, id int64) (int, error) {
+func zoneExists(ctx context.Context, q querier, id int64) (int, error) {
 	var cur int
-	err := z.S.Pool.QueryRow(ctx, `SELECT current_version FROM zones WHERE id = $1`, id).Scan(&cur)
+	err := q.QueryRow(ctx, `SELECT current_version FROM zones WHERE id = $1`, id).Scan(&cur)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, zoning.Errorf(zoning.ErrNotFound, "zone %d not found", id)
 	}
@@ -146,7 +161,7 @@ func (z Zones) zoneExists(ctx context.Context, id int64) (int, error) {
 
 // Versions returns every version of a zone, oldest first.
 func (z Zones) Versions(ctx context.Context, id int64) ([]zoning.ZoneVersion, error) {
-	if _, err := z.zoneExists(ctx, id); err != nil {
+	if _, err := zoneExists(ctx, z.S.Pool, id); err != nil {
 		return nil, err
 	}
 	out, err := collectVersions(z.S.Pool.Query(ctx, versionSelect+`WHERE v.zone_id = $1 ORDER BY v.version`, id))

@@ -14,10 +14,15 @@ import (
 
 // Proposal returns a stored proposal with the zone approved from it, if any.
 func (z Zones) Proposal(ctx context.Context, id int64) (zoning.ProposalRecord, error) {
+	return getProposal(ctx, z.S.Pool, id)
+}
+
+// getProposal reads a proposal through q (a write's own transaction, or the pool).
+func getProposal(ctx context.Context, q querier, id int64) (zoning.ProposalRecord, error) {
 	var p zoning.ProposalRecord
 	var geo string
 	var reason *string
-	err := z.S.Pool.QueryRow(ctx, `SELECT p.id, p.run_id, p.county_id, p.level, p.status, p.name,
+	err := q.QueryRow(ctx, `SELECT p.id, p.run_id, p.county_id, p.level, p.status, p.name,
 			ST_AsGeoJSON(ST_ForcePolygonCCW(p.geom), 7), p.building_ids, p.unit_ids, p.population, p.staff_required, p.area_m2,
 			p.rationale, p.created_by, p.created_at, p.decided_by, p.decided_at, p.decision_reason,
 			(SELECT min(z.id) FROM zones z WHERE z.proposal_id = p.id)
@@ -85,7 +90,7 @@ func (z Zones) Approve(ctx context.Context, origin zoning.Origin, proposalID int
 	}
 	origin.Reason = req.Reason
 	rec := &auditRecord{action: "proposal.approve", entity: "proposal", entityID: strconv.FormatInt(proposalID, 10)}
-	var zoneID int64
+	var out zoning.Zone
 	err := z.write(ctx, origin, rec, func(tx pgx.Tx) error {
 		p, err := lockProposal(ctx, tx, proposalID, true)
 		if err != nil {
@@ -124,6 +129,7 @@ func (z Zones) Approve(ctx context.Context, origin zoning.Origin, proposalID int
 		if err := checkExclusive(ctx, tx, c, nil); err != nil {
 			return err
 		}
+		var zoneID int64
 		at := z.now()
 		day := zoning.DateOf(at, z.loc())
 		name := p.name
@@ -148,12 +154,13 @@ func (z Zones) Approve(ctx context.Context, origin zoning.Origin, proposalID int
 		}
 		rec.after = map[string]any{"zone_id": zoneID, "version": 1, "buildings": len(c.buildingIDs), "units": len(c.unitIDs),
 			"population": c.population, "edited": len(req.Geometry) > 0 || !req.MemberChange.Empty()}
-		return nil
+		out, err = getZone(ctx, tx, zoneID)
+		return err
 	})
 	if err != nil {
 		return zoning.Zone{}, err
 	}
-	return z.Get(ctx, zoneID)
+	return out, nil
 }
 
 // Reject rejects a proposal with a reason (a county may decide that no zone
@@ -164,6 +171,7 @@ func (z Zones) Reject(ctx context.Context, origin zoning.Origin, proposalID int6
 	}
 	origin.Reason = req.Reason
 	rec := &auditRecord{action: "proposal.reject", entity: "proposal", entityID: strconv.FormatInt(proposalID, 10)}
+	var out zoning.ProposalRecord
 	err := z.write(ctx, origin, rec, func(tx pgx.Tx) error {
 		p, err := lockProposal(ctx, tx, proposalID, false)
 		if err != nil {
@@ -178,10 +186,11 @@ func (z Zones) Reject(ctx context.Context, origin zoning.Origin, proposalID int6
 			return fmt.Errorf("reject proposal %d: %w", p.id, err)
 		}
 		rec.after = map[string]any{"proposal_id": p.id, "status": "rejected"}
-		return nil
+		out, err = getProposal(ctx, tx, proposalID)
+		return err
 	})
 	if err != nil {
 		return zoning.ProposalRecord{}, err
 	}
-	return z.Proposal(ctx, proposalID)
+	return out, nil
 }

@@ -47,6 +47,7 @@ func (z Zones) edit(ctx context.Context, origin zoning.Origin, id int64, expecte
 	build func(pgx.Tx, zoneState) (content, error)) (zoning.Zone, error) {
 	origin.Reason = reason
 	rec := &auditRecord{action: action, entity: "zone", entityID: strconv.FormatInt(id, 10)}
+	var out zoning.Zone
 	err := z.write(ctx, origin, rec, func(tx pgx.Tx) error {
 		st, err := lockZone(ctx, tx, id, true)
 		if err != nil {
@@ -79,12 +80,13 @@ func (z Zones) edit(ctx context.Context, origin zoning.Origin, id int64, expecte
 		}
 		rec.after = map[string]any{"zone_id": st.id, "version": next, "change": zoning.ChangeAdjust, "buildings": len(c.buildingIDs),
 			"units": len(c.unitIDs), "population": c.population}
-		return nil
+		out, err = getZone(ctx, tx, id)
+		return err
 	})
 	if err != nil {
 		return zoning.Zone{}, err
 	}
-	return z.Get(ctx, id)
+	return out, nil
 }
 
 // applyMemberChange applies a member change to a zone's (or proposal's)

@@ -74,7 +74,7 @@ func (z Zones) AddScreening(ctx context.Context, origin zoning.Origin, id int64,
 
 // Screenings lists a zone's rounds by date.
 func (z Zones) Screenings(ctx context.Context, id int64) ([]zoning.Screening, error) {
-	if _, err := z.zoneExists(ctx, id); err != nil {
+	if _, err := zoneExists(ctx, z.S.Pool, id); err != nil {
 		return nil, err
 	}
 	out, err := listScreenings(ctx, z.S.Pool, id)
@@ -155,6 +155,7 @@ func (z Zones) Lift(ctx context.Context, origin zoning.Origin, id int64, req zon
 	}
 	origin.Reason = req.Reason
 	rec := &auditRecord{action: "zone.lift", entity: "zone", entityID: strconv.FormatInt(id, 10)}
+	var out zoning.Zone
 	err := z.write(ctx, origin, rec, func(tx pgx.Tx) error {
 		st, err := lockZone(ctx, tx, id, true)
 		if err != nil {
@@ -208,12 +209,13 @@ func (z Zones) Lift(ctx context.Context, origin zoning.Origin, id int64, req zon
 			return err
 		}
 		attempt["version"], attempt["change"] = next, change
-		return nil
+		out, err = getZone(ctx, tx, id)
+		return err
 	})
 	if err != nil {
 		return zoning.Zone{}, err
 	}
-	return z.Get(ctx, id)
+	return out, nil
 }
 
 // CountyStatus is the zoning state of a county: its active zones and its

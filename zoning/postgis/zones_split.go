@@ -25,6 +25,7 @@ func (z Zones) Split(ctx context.Context, origin zoning.Origin, id int64, req zo
 	origin.Reason = req.Reason
 	rec := &auditRecord{action: "zone.split", entity: "zone", entityID: strconv.FormatInt(id, 10)}
 	var partIDs []int64
+	var out []zoning.Zone
 	err := z.write(ctx, origin, rec, func(tx pgx.Tx) error {
 		st, err := lockZone(ctx, tx, id, true)
 		if err != nil {
@@ -94,18 +95,18 @@ func (z Zones) Split(ctx context.Context, origin zoning.Origin, id int64, req zo
 			return err
 		}
 		rec.after = map[string]any{"zone_id": st.id, "version": next, "status": zoning.ZoneSuperseded, "parts": partIDs}
+		out = make([]zoning.Zone, 0, len(partIDs))
+		for _, pid := range partIDs {
+			zn, err := getZone(ctx, tx, pid)
+			if err != nil {
+				return err
+			}
+			out = append(out, zn)
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	out := make([]zoning.Zone, 0, len(partIDs))
-	for _, pid := range partIDs {
-		zn, err := z.Get(ctx, pid)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, zn)
 	}
 	return out, nil
 }
@@ -126,6 +127,7 @@ func (z Zones) Merge(ctx context.Context, origin zoning.Origin, req zoning.Merge
 	}
 	rec := &auditRecord{action: "zone.merge", entity: "zone", entityID: joinIDs(ids)}
 	var newID int64
+	var out zoning.Zone
 	err := z.write(ctx, origin, rec, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, county_id FROM zones WHERE id = ANY ($1::bigint[])`, ids)
 		if err != nil {
@@ -217,12 +219,13 @@ func (z Zones) Merge(ctx context.Context, origin zoning.Origin, req zoning.Merge
 			}
 		}
 		rec.after = map[string]any{"zone_id": newID, "version": 1, "parents": ids, "population": c.population}
-		return nil
+		out, err = getZone(ctx, tx, newID)
+		return err
 	})
 	if err != nil {
 		return zoning.Zone{}, err
 	}
-	return z.Get(ctx, newID)
+	return out, nil
 }
 
 // splitParts clips the parts of a split to the zone and refuses parts that

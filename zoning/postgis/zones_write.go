@@ -50,6 +50,9 @@ func (z Zones) write(ctx context.Context, origin zoning.Origin, rec *auditRecord
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit %s: %w", rec.action, err)
 	}
+	if z.afterCommit != nil {
+		z.afterCommit()
+	}
 	return nil
 }
 
