@@ -95,12 +95,23 @@ func (m *metrics) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		status := c.Response().Status
 		d := time.Since(start).Seconds()
-		m.duration.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Observe(d)
+		m.duration.WithLabelValues(methodLabel(c.Request().Method), route, strconv.Itoa(status)).Observe(d)
 		if route == proposalRoute && c.Request().Method == http.MethodPost && status == http.StatusCreated {
 			m.proposal.Observe(d)
 		}
 		return nil
 	}
+}
+
+// methodLabel maps a request method to a closed set of labels: a client
+// may send any token as its method, and each new label value would be a new
+// time series kept for the life of the process.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
 }
 
 // unroutedLabel names requests answered before routing (warm tiles) or
