@@ -220,8 +220,9 @@ func (o *ogcAPI) exportAddresses(c echo.Context) error {
 		if a.Since != nil {
 			since = a.Since.UTC().Format(time.RFC3339)
 		}
-		return w.Write([]string{strconv.FormatInt(a.ZoneID, 10), strconv.Itoa(a.Version), a.Level, a.Zone, strconv.FormatInt(a.BuildingID, 10),
-			unit, a.District, a.Street, a.Community, a.Compound, a.Number, a.Unit, a.Lon, a.Lat, since, a.EarliestLifting.Format(time.DateOnly)})
+		return w.Write([]string{strconv.FormatInt(a.ZoneID, 10), strconv.Itoa(a.Version), a.Level, csvText(a.Zone), strconv.FormatInt(a.BuildingID, 10),
+			unit, csvText(a.District), csvText(a.Street), csvText(a.Community), csvText(a.Compound), csvText(a.Number), csvText(a.Unit),
+			a.Lon, a.Lat, since, a.EarliestLifting.Format(time.DateOnly)})
 	})
 	w.Flush()
 	if err == nil {
