@@ -116,9 +116,12 @@ cluster-stop:
 
 # fuzz: each fuzz target for FUZZTIME (their seed corpus runs with make test).
 FUZZTIME   ?= 30s
-FUZZ_TARGETS := FuzzGeometryJSON FuzzZoneEditPayload FuzzTilePath FuzzAddressSearch FuzzCAPAtomText
+# FUZZ_TARGETS: package:target pairs, every parser's fuzz target.
+FUZZ_TARGETS := ./server:FuzzGeometryJSON ./server:FuzzZoneEditPayload ./server:FuzzTilePath ./server:FuzzAddressSearch \
+  ./server:FuzzCAPAtomText ./server:FuzzOGCParams ./geo/osm:FuzzRead ./geo/geojson:FuzzReader ./zoning:FuzzParseCasesCSV
 fuzz: db-start
-	@for f in $(FUZZ_TARGETS); do echo "== $$f"; $(GO) test ./server -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
+	@for pf in $(FUZZ_TARGETS); do p=$${pf%%:*}; f=$${pf##*:}; echo "== $$p $$f"; \
+	  $(GO) test $$p -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 clean:
 	rm -rf bin

@@ -51,10 +51,11 @@ func ParseCasesCSV(r io.Reader, county int64, maxRows int) ([]NewCase, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			return nil, Errorf(ErrInvalid, "CSV: %v", err)
 		}
+		// After a failed Read the record is empty and FieldPos would panic.
+		line, _ := cr.FieldPos(0)
 		if len(out) >= maxRows {
 			return nil, Errorf(ErrTooLarge, "CSV has more than %d rows", maxRows)
 		}
