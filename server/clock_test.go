@@ -162,3 +162,30 @@ func (e *zoneAPI) designateOne(t *testing.T) zoning.Zone {
 		expect(t, http.StatusCreated, "approve").decode(t, &z)
 	return z
 }
+
+// The OGC cases collection dates a case by its report day in the county's
+// calendar, and a datetime date is a China day: a case reported on
+// 2022-11-21 is in force from 00:00 to 23:59 Beijing time that day.
+func TestOGCCaseDaysAreChinaDays(t *testing.T) {
+	clk := &serverClock{}
+	e := newTestEnv(t, Config{BodyLimit: "1M", Now: clk.Now}, nil)
+	seedCounty(t, e)
+	e.addUser("alice", zoning.RoleExpert, "correct horse battery")
+	api := &zoneAPI{testEnv: e, alice: e.login("alice", "correct horse battery")}
+	clk.set(t, "2022-11-21", "00:30")
+	api.call(api.alice, "POST", "/api/v1/cases", map[string]any{"case_no": "O1", "county_id": 1, "kind": "confirmed",
+		"report_date": "2022-11-21", "residence": map[string]any{"unit_id": 12}}, nil).expect(t, http.StatusCreated, "case")
+	for dt, want := range map[string]int{
+		"2022-11-21T00:30:00+08:00": 1, "2022-11-21T23:59:00+08:00": 1, "2022-11-20T23:59:00+08:00": 0, "2022-11-22T00:00:00+08:00": 0,
+		"2022-11-21": 1, "2022-11-20": 0, "2022-11-22": 0, "../2022-11-20T16:30:00Z": 1,
+	} {
+		var page struct {
+			NumberMatched int `json:"numberMatched"`
+		}
+		api.call(api.alice, "GET", "/ogc/collections/cases/items?datetime="+strings.ReplaceAll(dt, "+", "%2B"), nil, nil).
+			expect(t, http.StatusOK, dt).decode(t, &page)
+		if page.NumberMatched != want {
+			t.Errorf("datetime=%s: %d cases, want %d", dt, page.NumberMatched, want)
+		}
+	}
+}
