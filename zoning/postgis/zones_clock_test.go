@@ -140,6 +140,13 @@ func localClockRun(t *testing.T, hh, tz string) {
 	if err != nil {
 		t.Fatalf("a report dated today (local) at %s: %v", hh, err)
 	}
+	if _, err := e.cases.Update(ctx, as(e.alice), c, zoning.CaseUpdate{ReportDate: ptr("2022-11-22"), Reason: "typo"}); !errors.Is(err, zoning.ErrInvalid) ||
+		!strings.Contains(zoning.Message(err), "future") {
+		t.Fatalf("an update to tomorrow (local): %v", err)
+	}
+	if _, err := e.cases.Update(ctx, as(e.alice), c, zoning.CaseUpdate{ReportDate: ptr("2022-11-21"), Reason: "confirmed"}); err != nil {
+		t.Fatalf("an update to today (local) at %s: %v", hh, err)
+	}
 	got, err := e.z.Get(ctx, zn.ID)
 	if err != nil || got.Current.Change != zoning.ChangeExtend || got.Current.ClockStart != day("2022-11-21") ||
 		!strings.Contains(got.Current.ClockReason, fmt.Sprintf("case %d", c)) {
