@@ -121,3 +121,23 @@ func TestRecomputeClock(t *testing.T) {
 		t.Fatalf("latest event: %s %q", l, why)
 	}
 }
+
+// FuzzLoadTimeZone: any name either loads a calendar or is a clear
+// ErrInvalid, never a panic or a path outside the zone database.
+func FuzzLoadTimeZone(f *testing.F) {
+	for _, s := range []string{"", "Asia/Shanghai", "Asia/Urumqi", "UTC", "Local", "../../etc/passwd", "Asia/", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		loc, err := LoadTimeZone(name)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) || loc != nil {
+				t.Fatalf("%q: %v %v", name, loc, err)
+			}
+			return
+		}
+		if loc == nil || name == "Local" {
+			t.Fatalf("%q loaded %v", name, loc)
+		}
+	})
+}
