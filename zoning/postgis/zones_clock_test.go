@@ -29,7 +29,8 @@ var localHours = []string{"00:30", "07:59", "23:59"}
 func local(d, hhmm string) string { return d + "T" + hhmm + ":00+08:00" }
 
 // newClockEnv is newZoneEnv whose database session runs in time zone tz
-// (the store's own sessions run in UTC).
+// (the store's own sessions run in UTC); a session not in UTC also writes
+// dates day first (DateStyle SQL, DMY).
 func newClockEnv(t *testing.T, tz string) *zoneEnv {
 	t.Helper()
 	e := newZoneEnv(t)
@@ -40,6 +41,7 @@ func newClockEnv(t *testing.T, tz string) *zoneEnv {
 			t.Fatal(err)
 		}
 		cfg.ConnConfig.RuntimeParams["timezone"] = tz
+		cfg.ConnConfig.RuntimeParams["datestyle"] = "SQL, DMY"
 		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -144,8 +146,9 @@ func localClockRun(t *testing.T, hh, tz string) {
 		!strings.Contains(zoning.Message(err), "future") {
 		t.Fatalf("an update to tomorrow (local): %v", err)
 	}
-	if _, err := e.cases.Update(ctx, as(e.alice), c, zoning.CaseUpdate{ReportDate: ptr("2022-11-21"), Reason: "confirmed"}); err != nil {
-		t.Fatalf("an update to today (local) at %s: %v", hh, err)
+	if cs, err := e.cases.Update(ctx, as(e.alice), c, zoning.CaseUpdate{ReportDate: ptr("2022-11-21"), Reason: "confirmed"}); err != nil ||
+		cs.ReportDate != "2022-11-21" {
+		t.Fatalf("an update to today (local) at %s: %q %v", hh, cs.ReportDate, err)
 	}
 	got, err := e.z.Get(ctx, zn.ID)
 	if err != nil || got.Current.Change != zoning.ChangeExtend || got.Current.ClockStart != day("2022-11-21") ||
