@@ -72,7 +72,7 @@ func (s *Server) getProposalRun(c echo.Context) error {
 	return c.JSON(http.StatusOK, fc)
 }
 
-func (s *Server) cases() postgis.Cases { return postgis.Cases{S: s.store} }
+func (s *Server) cases() postgis.Cases { return postgis.Cases{S: s.store, Now: s.cfg.Now} }
 
 // pathID reads a positive integer path parameter.
 func pathID(c echo.Context, name string) (int64, error) {
@@ -326,7 +326,8 @@ func (s *Server) propose(c echo.Context) error {
 	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
-	at := time.Now()
+	now := s.now()
+	at := now
 	if req.At != "" {
 		var err error
 		if at, err = time.Parse(time.RFC3339, req.At); err != nil {
@@ -343,7 +344,7 @@ func (s *Server) propose(c echo.Context) error {
 		actor = &p.UserID
 	}
 	prop, err := zoning.Propose(c.Request().Context(), postgis.Proposals{S: s.store},
-		zoning.ProposeRequest{CountyID: req.CountyID, At: at, Params: params, Now: time.Now()}, actor)
+		zoning.ProposeRequest{CountyID: req.CountyID, At: at, Params: params, Now: now}, actor)
 	if err != nil {
 		return err
 	}

@@ -174,13 +174,13 @@ func parseDatetime(v string) (*timeSpan, error) {
 }
 
 // parseInstant reads an RFC 3339 time (an instant: from == to) or a date
-// (the whole UTC day).
+// (the whole day in China's calendar, the zones' own: never the UTC day).
 func parseInstant(v string) (from, to time.Time, err error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil && t.UTC().Year() >= 1 && t.UTC().Year() <= 9999 {
 		return t, t, nil
 	}
-	if d, err := time.Parse(time.DateOnly, v); err == nil && d.Year() >= 1 {
-		return d, d.Add(24*time.Hour - time.Microsecond), nil
+	if d, err := time.ParseInLocation(time.DateOnly, v, zoning.ChinaTime()); err == nil && d.Year() >= 1 {
+		return d, d.AddDate(0, 0, 1).Add(-time.Microsecond), nil
 	}
 	return time.Time{}, time.Time{}, zoning.Errorf(zoning.ErrInvalid,
 		"datetime %q: want an RFC 3339 time (2022-11-20T08:00:00Z), a date (2022-11-20) or an interval (a/b, ../b, a/..)", v)

@@ -52,7 +52,7 @@ type scheduler struct {
 
 func newScheduler(s *Server) *scheduler {
 	host, _ := os.Hostname()
-	return &scheduler{s: s, every: s.cfg.LiftingCheckInterval, now: time.Now,
+	return &scheduler{s: s, every: s.cfg.LiftingCheckInterval, now: s.now,
 		runner: host + ":" + strconv.Itoa(os.Getpid())}
 }
 

@@ -62,6 +62,10 @@ type Config struct {
 	// a listen address of its own, with a lighter HTTP stack
 	// (fast_listener.go); Addr keeps serving them too.
 	FastAddr string
+	// Now is the clock of the zoning handlers (cases, zones, screenings,
+	// lifting, proposals): the day of each is taken from it in the county's
+	// calendar. nil means time.Now; tests set it.
+	Now func() time.Time
 }
 
 // Defaults fills unset fields.

@@ -49,7 +49,15 @@ func (s *Server) zoneRoutes() {
 	g.GET("/counties/:id/status", s.countyStatus)
 }
 
-func (s *Server) zones() postgis.Zones { return postgis.Zones{S: s.store} }
+func (s *Server) zones() postgis.Zones { return postgis.Zones{S: s.store, Now: s.cfg.Now} }
+
+// now is the server's clock (Config.Now).
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
+}
 
 // conflictBody answers a stale version: the error and where the zone is now.
 type conflictBody struct {

@@ -47,8 +47,10 @@ var TraceActivities = []string{"work", "shopping", "dining", "leisure", "school"
 
 var caseNoPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
 
-// Validate checks a new case before anything is read or written.
-func (c NewCase) Validate(now time.Time) error {
+// Validate checks a new case before anything is read or written. today is
+// the current day in the county's calendar (a report dated today is never
+// in the future, whatever the UTC day).
+func (c NewCase) Validate(today Date) error {
 	if !caseNoPattern.MatchString(c.CaseNo) {
 		return Errorf(ErrInvalid, "case_no %q: want 1-64 letters, digits, '.', '_', '/' or '-'", c.CaseNo)
 	}
@@ -62,7 +64,7 @@ func (c NewCase) Validate(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if report.After(now) {
+	if (Date{report}).After(today) {
 		return Errorf(ErrInvalid, "report_date %s is in the future", c.ReportDate)
 	}
 	if c.OnsetDate != "" {
@@ -232,16 +234,16 @@ type CaseUpdate struct {
 }
 
 // Validate checks an update.
-func (u CaseUpdate) Validate(now time.Time) error {
+func (u CaseUpdate) Validate(today Date) error {
 	if u.Kind != nil && !slices.Contains(CaseKinds, *u.Kind) {
 		return Errorf(ErrInvalid, "kind %q: want confirmed or asymptomatic", *u.Kind)
 	}
 	if u.ReportDate != nil {
-		d, err := ParseDate("report_date", *u.ReportDate)
+		d, err := ParseDay("report_date", *u.ReportDate)
 		if err != nil {
 			return err
 		}
-		if d.After(now) {
+		if d.After(today) {
 			return Errorf(ErrInvalid, "report_date %s is in the future", *u.ReportDate)
 		}
 	}

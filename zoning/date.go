@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"math"
 	"time"
+	// The county calendars are IANA zones: embed the database so that they
+	// load on hosts without one.
+	_ "time/tzdata"
 )
 
 // Date is a calendar day without a time of day, kept as midnight UTC and
@@ -18,6 +21,22 @@ func MakeDate(y int, m time.Month, d int) Date { return Date{time.Date(y, m, d, 
 func DateOf(t time.Time, loc *time.Location) Date {
 	y, m, d := t.In(loc).Date()
 	return MakeDate(y, m, d)
+}
+
+// DefaultTimeZone is the calendar of a county that names none.
+const DefaultTimeZone = "Asia/Shanghai"
+
+// LoadTimeZone is the calendar named by an IANA time zone name ("" is
+// DefaultTimeZone). China Standard Time, the usual case, is ChinaTime().
+func LoadTimeZone(name string) (*time.Location, error) {
+	if name == "" || name == DefaultTimeZone {
+		return ChinaTime(), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		return nil, Errorf(ErrInvalid, "time zone %q: want an IANA name such as %s", name, DefaultTimeZone)
+	}
+	return loc, nil
 }
 
 // AsDate reads a date scanned from the database (midnight, any zone) as a Date.

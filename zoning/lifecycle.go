@@ -64,7 +64,8 @@ type LiftingStatus struct {
 // A positive result in a round is a new infection on the round's date: it
 // moves L. Day N is L + rules.CleanDays. The zone is eligible from day N on
 // if, when the rule set requires screening, a round dated exactly day N
-// tested its whole population (tested >= population) with every result in
+// tested its whole population (tested >= population, and not recorded as
+// partial coverage) with every result in
 // and negative (positives = 0, negatives = tested). Rounds on other days do
 // not count: the plan asks for the screening on the last day of the clean
 // period. A zone that missed it waits for an admin override (with a written
@@ -99,7 +100,7 @@ func EvaluateLifting(rules RuleSet, last Date, screenings []Screening, today Dat
 	}
 	if judged != nil {
 		st.DayNScreening = judged
-		st.DayNCoveredAll = judged.Tested >= judged.Population
+		st.DayNCoveredAll = !judged.Partial && judged.Tested >= judged.Population
 		st.DayNAllNegative = judged.Positives == 0 && judged.Negatives >= judged.Tested
 	}
 
@@ -117,7 +118,11 @@ func EvaluateLifting(rules RuleSet, last Date, screenings []Screening, today Dat
 		case judged == nil:
 			st.Reasons = append(st.Reasons, fmt.Sprintf("a screening round of everyone in the zone is due on %s (day %d)", dayN, rules.CleanDays))
 		default:
-			if !st.DayNCoveredAll {
+			if judged.Partial {
+				st.Reasons = append(st.Reasons, fmt.Sprintf("the round on %s was recorded as partial coverage (%s): a partial round never makes the zone eligible",
+					dayN, judged.PartialReason))
+			}
+			if judged.Tested < judged.Population {
 				st.Reasons = append(st.Reasons, fmt.Sprintf("the round on %s tested %d of %d residents (%s): everyone must be tested",
 					dayN, judged.Tested, judged.Population, percent(judged.Tested, judged.Population)))
 			}
@@ -141,7 +146,7 @@ func EvaluateLifting(rules RuleSet, last Date, screenings []Screening, today Dat
 }
 
 func roundQualifies(s Screening) bool {
-	return s.Tested >= s.Population && s.Positives == 0 && s.Negatives >= s.Tested
+	return !s.Partial && s.Tested >= s.Population && s.Positives == 0 && s.Negatives >= s.Tested
 }
 
 func percent(n, of int) string {
@@ -211,4 +216,26 @@ func MostSevereLevel(rules RuleSet, codes []string) string {
 		}
 	}
 	return best
+}
+
+// ClockEvent is a dated infection that can hold a zone's clock: a counted
+// case or a screening round with positives, with the words that say so.
+type ClockEvent struct {
+	Day Date
+	Why string
+}
+
+// RecomputeClock is L of a zone whose members changed (adjust, split): the
+// latest of the designation date and the events of its new member set
+// (SPEC §4, "一区一策"). It may move the clock back — a removed building
+// takes its cases out — but never before the designation. The reason names
+// what holds the clock.
+func RecomputeClock(designated Date, events ...ClockEvent) (Date, string) {
+	l, why := designated, fmt.Sprintf("designated on %s; no later counted infection among its members", designated)
+	for _, e := range events {
+		if e.Day.After(l) {
+			l, why = e.Day, e.Why
+		}
+	}
+	return l, why
 }

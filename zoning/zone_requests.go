@@ -3,6 +3,7 @@ package zoning
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -257,15 +258,59 @@ type Screening struct {
 	Positives  int       `json:"positives"`
 	RecordedBy *int64    `json:"recorded_by"`
 	RecordedAt time.Time `json:"recorded_at"`
+	// ZoneVersion and ZonePopulation are the zone's version when the round
+	// was recorded and its population then: what the round had to cover.
+	ZoneVersion    int `json:"zone_version,omitempty"`
+	ZonePopulation int `json:"zone_population,omitempty"`
+	// Partial marks a round recorded with less than the zone's population
+	// (fewer tested, or a smaller entered population), kept only with
+	// PartialReason. A partial round never makes a zone eligible.
+	Partial       bool   `json:"partial_coverage"`
+	PartialReason string `json:"partial_reason,omitempty"`
 }
 
-// NewScreening records a round. Population defaults to the zone's.
+// NewScreening records a round. Population defaults to the zone's. A round
+// covers the zone's population at its current version: one that tested
+// fewer (or entered a smaller population) is refused unless PartialReason
+// says why, and is then recorded as partial coverage (see Coverage).
 type NewScreening struct {
-	RoundDate  string `json:"round_date"`
-	Population *int   `json:"population,omitempty"`
-	Tested     int    `json:"tested"`
-	Negatives  int    `json:"negatives"`
-	Positives  int    `json:"positives"`
+	RoundDate     string `json:"round_date"`
+	Population    *int   `json:"population,omitempty"`
+	Tested        int    `json:"tested"`
+	Negatives     int    `json:"negatives"`
+	Positives     int    `json:"positives"`
+	PartialReason string `json:"partial_reason,omitempty"`
+}
+
+// maxPartialReason bounds the reason of a partial round (bytes).
+const maxPartialReason = 1000
+
+// Coverage judges the round against the population of zone zoneID at
+// version: the population the round covers (the entered one, else the
+// zone's) and whether it is partial. A partial round without a reason is
+// refused. A reason given for a round that covers everyone is not kept.
+func (s NewScreening) Coverage(zoneID int64, version, zonePopulation int) (population int, partial bool, reason string, err error) {
+	population = zonePopulation
+	if s.Population != nil {
+		population = *s.Population
+	}
+	reason = strings.TrimSpace(s.PartialReason)
+	var short []string
+	if population < zonePopulation {
+		short = append(short, fmt.Sprintf("the entered population %d is smaller than the zone's %d", population, zonePopulation))
+	}
+	if need := max(population, zonePopulation); s.Tested < need {
+		short = append(short, fmt.Sprintf("%d of %d residents were tested", s.Tested, need))
+	}
+	if len(short) == 0 {
+		return population, false, "", nil
+	}
+	if reason == "" {
+		return 0, false, "", Errorf(ErrInvalid, "a screening round covers everyone in zone %d (population %d at version %d), but %s: "+
+			"record the whole round, or give partial_reason to keep it as partial coverage (a partial round never makes the zone eligible for lifting)",
+			zoneID, zonePopulation, version, strings.Join(short, " and "))
+	}
+	return population, true, reason, nil
 }
 
 // Validate checks the round; today is the current day of the county.
@@ -287,6 +332,9 @@ func (s NewScreening) Validate(today Date) (Date, error) {
 	}
 	if s.Population != nil && (*s.Population < 0 || *s.Population > maxScreeningPeople) {
 		return Date{}, Errorf(ErrInvalid, "population %d: want 0 to %d", *s.Population, maxScreeningPeople)
+	}
+	if len(s.PartialReason) > maxPartialReason {
+		return Date{}, Errorf(ErrInvalid, "partial_reason is longer than %d bytes", maxPartialReason)
 	}
 	if s.Negatives+s.Positives > s.Tested {
 		return Date{}, Errorf(ErrInvalid, "negatives (%d) + positives (%d) exceed tested (%d)", s.Negatives, s.Positives, s.Tested)

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/demo"
 )
 
@@ -47,7 +48,9 @@ are kept).`,
 			if replace && ifEmpty {
 				return errors.New("--replace and --if-empty contradict each other: give one")
 			}
-			day := time.Now().UTC()
+			// Today in China's calendar (the demo county's), not the UTC day:
+			// before 08:00 in Beijing they differ.
+			day := zoning.DateOf(time.Now(), zoning.ChinaTime()).Time
 			if today != "" {
 				t, err := time.Parse("2006-01-02", today)
 				if err != nil {

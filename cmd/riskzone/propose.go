@@ -84,21 +84,22 @@ secondary], barrier_tolerance_m [8], membership_share [0.5].`,
 	}
 	f := cmd.Flags()
 	f.Int64Var(&county, "county", 0, "county id (admin_areas.id, level county)")
-	f.StringVar(&at, "at", "", "time of the proposal (RFC 3339 or YYYY-MM-DD; default now)")
+	f.StringVar(&at, "at", "", "time of the proposal (RFC 3339, or YYYY-MM-DD for the end of that day in China time; default now)")
 	f.StringVar(&paramsFile, "params", "", "JSON file of engine parameters")
 	f.StringVar(&out, "out", "-", "GeoJSON output file (- for stdout)")
 	_ = cmd.MarkFlagRequired("county")
 	return cmd
 }
 
-// parseTime accepts RFC 3339 or a date (taken as the end of that day, UTC,
-// or now when that is earlier).
+// parseTime accepts RFC 3339 or a date (taken as the end of that day in
+// China's calendar, the zones' own — not the UTC day — or now when that is
+// earlier).
 func parseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	if d, err := time.Parse(time.DateOnly, s); err == nil {
-		end := d.Add(24*time.Hour - time.Second)
+	if d, err := time.ParseInLocation(time.DateOnly, s, zoning.ChinaTime()); err == nil {
+		end := d.AddDate(0, 0, 1).Add(-time.Second)
 		if now := time.Now(); end.After(now) && !d.After(now) {
 			return now, nil
 		}

@@ -23,6 +23,9 @@ type Cases struct {
 	S *Store
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Loc is the calendar of report dates ("today"); nil means each
+	// county's own (admin_areas.time_zone, Asia/Shanghai by default).
+	Loc *time.Location
 }
 
 func (cs Cases) now() time.Time {
@@ -161,9 +164,19 @@ func checkCounty(ctx context.Context, tx pgx.Tx, county int64) error {
 
 // Create registers cases and their traces in one transaction: all or none.
 func (cs Cases) Create(ctx context.Context, origin zoning.Origin, cases []zoning.NewCase) ([]int64, error) {
-	now := cs.now()
+	// A report dated today in the county's calendar is not in the future,
+	// whatever the UTC day.
+	today := map[int64]zoning.Date{}
 	for i, c := range cases {
-		if err := c.Validate(now); err != nil {
+		d, ok := today[c.CountyID]
+		if !ok {
+			var err error
+			if d, err = cs.countyToday(ctx, cs.S.Pool, c.CountyID); err != nil {
+				return nil, err
+			}
+			today[c.CountyID] = d
+		}
+		if err := c.Validate(d); err != nil {
 			return nil, withRow(len(cases), i, err)
 		}
 	}
@@ -394,7 +407,15 @@ func lockCase(ctx context.Context, tx pgx.Tx, id int64) error {
 
 // Update changes a case and audits before and after.
 func (cs Cases) Update(ctx context.Context, origin zoning.Origin, id int64, u zoning.CaseUpdate) (zoning.Case, error) {
-	if err := u.Validate(cs.now()); err != nil {
+	var county int64
+	if err := cs.S.Pool.QueryRow(ctx, `SELECT county_id FROM cases WHERE id = $1`, id).Scan(&county); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return zoning.Case{}, fmt.Errorf("look up case %d: %w", id, err)
+	}
+	today, err := cs.countyToday(ctx, cs.S.Pool, county)
+	if err != nil {
+		return zoning.Case{}, err
+	}
+	if err := u.Validate(today); err != nil {
 		return zoning.Case{}, err
 	}
 	tx, err := cs.S.Pool.Begin(ctx)

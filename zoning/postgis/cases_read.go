@@ -9,7 +9,9 @@ import (
 	"github.com/riskzone/riskzone/zoning"
 )
 
-const caseColumns = `c.id, c.case_no, c.county_id, c.kind, c.report_date::text, coalesce(c.onset_date::text, ''),
+// caseColumns reads a case; dates are written out with to_char, so that the
+// session's DateStyle never changes them.
+const caseColumns = `c.id, c.case_no, c.county_id, c.kind, to_char(c.report_date, 'YYYY-MM-DD'), coalesce(to_char(c.onset_date, 'YYYY-MM-DD'), ''),
 	c.residence_unit_id, c.residence_building_id, c.residence_address, ST_X(c.residence_point), ST_Y(c.residence_point),
 	c.residence_snap_m, c.source_known, c.h3_r11, c.exclusion_category, c.exclusion_assessment, c.excluded_by,
 	c.excluded_at, c.created_at, c.updated_at`

@@ -32,7 +32,8 @@ type Zones struct {
 	// Now is the clock of version times; nil means time.Now.
 	Now func() time.Time
 	// Loc is the calendar of zone clocks (report, designation and screening
-	// days); nil means zoning.ChinaTime().
+	// days); nil means each county's own (admin_areas.time_zone,
+	// Asia/Shanghai by default; see clock.go).
 	Loc *time.Location
 	// afterCommit, set by tests, runs right after a write commits and before
 	// it answers: another writer's commit there must not change the answer.
@@ -47,15 +48,6 @@ func (z Zones) now() time.Time {
 	// The database keeps microseconds; compare times at that precision.
 	return t.Truncate(time.Microsecond)
 }
-
-func (z Zones) loc() *time.Location {
-	if z.Loc != nil {
-		return z.Loc
-	}
-	return zoning.ChinaTime()
-}
-
-func (z Zones) today() zoning.Date { return zoning.DateOf(z.now(), z.loc()) }
 
 // versionSelect reads zone versions as zoning.ZoneVersion (see scanVersion).
 const versionSelect = `SELECT v.zone_id, z.county_id, v.version, v.level, v.status, v.change, v.name,

@@ -131,13 +131,17 @@ func (z Zones) Approve(ctx context.Context, origin zoning.Origin, proposalID int
 		}
 		var zoneID int64
 		at := z.now()
-		day := zoning.DateOf(at, z.loc())
+		loc, err := z.countyLoc(ctx, tx, p.county)
+		if err != nil {
+			return err
+		}
+		day := zoning.DateOf(at, loc)
 		name := p.name
 		if strings.TrimSpace(req.Name) != "" {
 			name = strings.TrimSpace(req.Name)
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO zones (county_id, proposal_id, current_version, status, created_at)
-			VALUES ($1, $2, 1, 'active', $3) RETURNING id`, p.county, p.id, at).Scan(&zoneID); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO zones (county_id, proposal_id, current_version, status, created_at, designated_on)
+			VALUES ($1, $2, 1, 'active', $3, $4) RETURNING id`, p.county, p.id, at, day.Time).Scan(&zoneID); err != nil {
 			return fmt.Errorf("insert zone: %w", err)
 		}
 		if err := insertVersion(ctx, tx, versionRow{zoneID: zoneID, version: 1, level: p.level, status: zoning.ZoneActive,

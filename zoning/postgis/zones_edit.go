@@ -12,7 +12,8 @@ import (
 
 // ReplaceGeometry replaces an active zone's geometry (version e.Version must
 // be current). Members follow the membership rule (zoning.MembershipShare)
-// and the saved geometry is adjusted so that no building is cut.
+// and the saved geometry is adjusted so that no building is cut. Like every
+// adjust, it recomputes the zone's clock from the new members (memberClock).
 func (z Zones) ReplaceGeometry(ctx context.Context, origin zoning.Origin, id int64, e zoning.GeometryEdit) (zoning.Zone, error) {
 	if err := e.Validate(); err != nil {
 		return zoning.Zone{}, err
@@ -69,17 +70,24 @@ func (z Zones) edit(ctx context.Context, origin zoning.Origin, id int64, expecte
 		if err != nil {
 			return err
 		}
+		// The clock follows the new member set: a removed building takes
+		// its cases' report dates out, an added one brings them in.
+		clock, why, err := memberClock(ctx, tx, st.county, st.id, st.designatedOn, members{buildings: c.buildingIDs, units: c.unitIDs})
+		if err != nil {
+			return err
+		}
+		why = "recomputed for the adjusted members: " + why
 		at := after(z.now(), st.validFrom)
 		next, err := advance(ctx, tx, st, at, zoning.ZoneActive, func(next int) error {
 			return insertVersion(ctx, tx, versionRow{zoneID: st.id, version: next, level: st.level, status: zoning.ZoneActive,
-				change: zoning.ChangeAdjust, name: st.name, rules: rules, c: c, clock: st.clock, clockReason: st.clockReason,
+				change: zoning.ChangeAdjust, name: st.name, rules: rules, c: c, clock: clock, clockReason: why,
 				validFrom: at, author: actorID(origin), reason: reason})
 		})
 		if err != nil {
 			return err
 		}
 		rec.after = map[string]any{"zone_id": st.id, "version": next, "change": zoning.ChangeAdjust, "buildings": len(c.buildingIDs),
-			"units": len(c.unitIDs), "population": c.population}
+			"units": len(c.unitIDs), "population": c.population, "clock_start": clock}
 		out, err = getZone(ctx, tx, id)
 		return err
 	})

@@ -16,8 +16,22 @@ import (
 // AddScreening records a screening round of an active zone. A round with
 // positive results is a new infection on its date: when that is later than
 // the zone's clock, the clock moves (a version with change extend).
+//
+// The round covers the zone's population at its current version: a round
+// that tested fewer people, or entered a smaller population, is refused
+// unless it names a reason, and is then recorded as partial coverage (see
+// zoning.NewScreening.Coverage). round_date is a day of the county's
+// calendar: today is allowed, tomorrow is not.
 func (z Zones) AddScreening(ctx context.Context, origin zoning.Origin, id int64, ns zoning.NewScreening) (zoning.Screening, error) {
-	day, err := ns.Validate(z.today())
+	var county int64
+	if err := z.S.Pool.QueryRow(ctx, `SELECT county_id FROM zones WHERE id = $1`, id).Scan(&county); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return zoning.Screening{}, fmt.Errorf("look up zone %d: %w", id, err)
+	}
+	loc, err := z.countyLoc(ctx, z.S.Pool, county)
+	if err != nil {
+		return zoning.Screening{}, err
+	}
+	day, err := ns.Validate(zoning.DateOf(z.now(), loc))
 	if err != nil {
 		return zoning.Screening{}, err
 	}
@@ -35,22 +49,29 @@ func (z Zones) AddScreening(ctx context.Context, origin zoning.Origin, id int64,
 		if st.status != zoning.ZoneActive {
 			return zoning.Errorf(zoning.ErrConflict, "zone %d is %s: screening rounds are recorded for active zones", st.id, st.status)
 		}
-		if designated := zoning.DateOf(st.createdAt, z.loc()); day.Before(designated) {
+		if designated := zoning.DateOf(st.createdAt, loc); day.Before(designated) {
 			return zoning.Errorf(zoning.ErrInvalid, "round_date %s is before zone %d was designated (%s)", day, st.id, designated)
 		}
-		pop := st.population
-		if ns.Population != nil {
-			pop = *ns.Population
+		pop, partial, why, err := ns.Coverage(st.id, st.version, st.population)
+		if err != nil {
+			return err
 		}
 		at := z.now()
 		out = zoning.Screening{ZoneID: st.id, RoundDate: day, Population: pop, Tested: ns.Tested, Negatives: ns.Negatives,
-			Positives: ns.Positives, RecordedBy: actorID(origin), RecordedAt: at}
-		if err := tx.QueryRow(ctx, `INSERT INTO screenings (zone_id, round_date, population, tested, negatives, positives, recorded_by, recorded_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, st.id, day.Time, pop, ns.Tested, ns.Negatives, ns.Positives,
-			actorID(origin), at).Scan(&out.ID); err != nil {
+			Positives: ns.Positives, RecordedBy: actorID(origin), RecordedAt: at, ZoneVersion: st.version, ZonePopulation: st.population,
+			Partial: partial, PartialReason: why}
+		var reason any
+		if partial {
+			reason = why
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO screenings (zone_id, round_date, population, tested, negatives, positives, recorded_by, recorded_at,
+				zone_version, zone_population, partial_reason)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`, st.id, day.Time, pop, ns.Tested, ns.Negatives, ns.Positives,
+			actorID(origin), at, st.version, st.population, reason).Scan(&out.ID); err != nil {
 			return fmt.Errorf("insert screening: %w", err)
 		}
-		result := map[string]any{"screening_id": out.ID, "round_date": day, "population": pop, "tested": ns.Tested, "positives": ns.Positives}
+		result := map[string]any{"screening_id": out.ID, "round_date": day, "population": pop, "tested": ns.Tested, "positives": ns.Positives,
+			"zone_version": st.version, "zone_population": st.population, "partial_coverage": partial}
 		if ns.Positives > 0 && day.After(st.clock) {
 			why := fmt.Sprintf("screening round %d on %s found %d positive(s)", out.ID, day, ns.Positives)
 			vat := after(at, st.validFrom)
@@ -90,7 +111,8 @@ type querier interface {
 }
 
 func listScreenings(ctx context.Context, q querier, id int64) ([]zoning.Screening, error) {
-	rows, err := q.Query(ctx, `SELECT id, zone_id, round_date, population, tested, negatives, positives, recorded_by, recorded_at
+	rows, err := q.Query(ctx, `SELECT id, zone_id, round_date, population, tested, negatives, positives, recorded_by, recorded_at,
+			coalesce(zone_version, 0), coalesce(zone_population, 0), coalesce(partial_reason, '')
 		FROM screenings WHERE zone_id = $1 ORDER BY round_date, id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("list screenings of zone %d: %w", id, err)
@@ -98,8 +120,9 @@ func listScreenings(ctx context.Context, q querier, id int64) ([]zoning.Screenin
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (zoning.Screening, error) {
 		var s zoning.Screening
 		var d time.Time
-		err := r.Scan(&s.ID, &s.ZoneID, &d, &s.Population, &s.Tested, &s.Negatives, &s.Positives, &s.RecordedBy, &s.RecordedAt)
-		s.RoundDate = zoning.AsDate(d)
+		err := r.Scan(&s.ID, &s.ZoneID, &d, &s.Population, &s.Tested, &s.Negatives, &s.Positives, &s.RecordedBy, &s.RecordedAt,
+			&s.ZoneVersion, &s.ZonePopulation, &s.PartialReason)
+		s.RoundDate, s.Partial = zoning.AsDate(d), s.PartialReason != ""
 		return s, err
 	})
 	if err != nil {
@@ -126,7 +149,11 @@ func (z Zones) Lifting(ctx context.Context, id int64) (zoning.LiftingStatus, err
 	if err != nil {
 		return zoning.LiftingStatus{}, err
 	}
-	return lifting(zn.ID, zn.CurrentVersion, zn.Status, rules, zn.Current.ClockStart, zn.Current.ClockReason, rounds, z.today()), nil
+	today, err := z.countyToday(ctx, z.S.Pool, zn.CountyID)
+	if err != nil {
+		return zoning.LiftingStatus{}, err
+	}
+	return lifting(zn.ID, zn.CurrentVersion, zn.Status, rules, zn.Current.ClockStart, zn.Current.ClockReason, rounds, today), nil
 }
 
 func lifting(id int64, version int, status string, rules zoning.RuleSet, clock zoning.Date, clockReason string,
@@ -183,7 +210,11 @@ func (z Zones) Lift(ctx context.Context, origin zoning.Origin, id int64, req zon
 		if err != nil {
 			return err
 		}
-		ls := lifting(st.id, st.version, st.status, rules, st.clock, st.clockReason, rounds, z.today())
+		today, err := z.countyToday(ctx, tx, st.county)
+		if err != nil {
+			return err
+		}
+		ls := lifting(st.id, st.version, st.status, rules, st.clock, st.clockReason, rounds, today)
 		attempt := map[string]any{"override": req.Override, "eligible": ls.Eligible, "reasons": ls.Reasons,
 			"last_infection": ls.LastInfection, "earliest_lifting": ls.EarliestLifting}
 		rec.after = attempt

@@ -15,9 +15,11 @@ import (
 )
 
 // Split splits an active zone into parts (see zoning.SplitRequest). Each
-// part becomes a new active zone, version 1 (change split), whose clock
-// starts where the parent's stood and runs on its own from then on; the
-// parent gets a closing version with status superseded.
+// part becomes a new active zone, version 1 (change split), whose clock is
+// recomputed from its own members' counted cases ("一区一策", never before
+// the parent's designation; a positive round of the parent counts for every
+// part) and runs on its own from then on; the parent gets a closing version
+// with status superseded.
 func (z Zones) Split(ctx context.Context, origin zoning.Origin, id int64, req zoning.SplitRequest) ([]zoning.Zone, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
@@ -74,14 +76,20 @@ func (z Zones) Split(ctx context.Context, origin zoning.Origin, id int64, req zo
 			if len(req.Names) > 0 && strings.TrimSpace(req.Names[i]) != "" {
 				name = strings.TrimSpace(req.Names[i])
 			}
+			// 一区一策: each part's clock is that of its own members' cases
+			// (never before the parent's designation).
+			clock, own, err := memberClock(ctx, tx, st.county, st.id, st.designatedOn, members{buildings: c.buildingIDs, units: c.unitIDs})
+			if err != nil {
+				return fmt.Errorf("part %d: %w", i+1, err)
+			}
 			var pid int64
-			if err := tx.QueryRow(ctx, `INSERT INTO zones (county_id, proposal_id, parent_zone_ids, current_version, status, created_at)
-				VALUES ($1, NULL, $2, 1, 'active', $3) RETURNING id`, st.county, []int64{st.id}, at).Scan(&pid); err != nil {
+			if err := tx.QueryRow(ctx, `INSERT INTO zones (county_id, proposal_id, parent_zone_ids, current_version, status, created_at, designated_on)
+				VALUES ($1, NULL, $2, 1, 'active', $3, $4) RETURNING id`, st.county, []int64{st.id}, at, st.designatedOn.Time).Scan(&pid); err != nil {
 				return fmt.Errorf("insert part %d: %w", i+1, err)
 			}
-			why := fmt.Sprintf("split from zone %d (version %d); its clock carries over: %s", st.id, st.version, st.clockReason)
+			why := fmt.Sprintf("split from zone %d (version %d); the part's own clock: %s", st.id, st.version, own)
 			if err := insertVersion(ctx, tx, versionRow{zoneID: pid, version: 1, level: st.level, status: zoning.ZoneActive,
-				change: zoning.ChangeSplit, name: name, rules: rules, c: c, clock: st.clock, clockReason: why,
+				change: zoning.ChangeSplit, name: name, rules: rules, c: c, clock: clock, clockReason: why,
 				validFrom: at, author: actorID(origin), reason: req.Reason}); err != nil {
 				return err
 			}
@@ -163,6 +171,9 @@ func (z Zones) Merge(ctx context.Context, origin zoning.Origin, req zoning.Merge
 		var m members
 		var levels, names []string
 		latest := time.Time{}
+		// The merged zone's designation floor is the latest of its parents':
+		// a later recompute never starts a part's clock before it was zoned.
+		var designated zoning.Date
 		for _, r := range refs {
 			st, err := lockZone(ctx, tx, r.ID, false)
 			if err != nil {
@@ -181,6 +192,9 @@ func (z Zones) Merge(ctx context.Context, origin zoning.Origin, req zoning.Merge
 			names = append(names, st.name)
 			if st.validFrom.After(latest) {
 				latest = st.validFrom
+			}
+			if st.designatedOn.After(designated) {
+				designated = st.designatedOn
 			}
 		}
 		rules, err := loadRuleSet(ctx, tx, states[0].ruleSetID)
@@ -201,8 +215,8 @@ func (z Zones) Merge(ctx context.Context, origin zoning.Origin, req zoning.Merge
 		if name == "" {
 			name = strings.Join(names, "+")
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO zones (county_id, parent_zone_ids, current_version, status, created_at)
-			VALUES ($1, $2, 1, 'active', $3) RETURNING id`, states[0].county, ids, at).Scan(&newID); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO zones (county_id, parent_zone_ids, current_version, status, created_at, designated_on)
+			VALUES ($1, $2, 1, 'active', $3, $4) RETURNING id`, states[0].county, ids, at, designated.Time).Scan(&newID); err != nil {
 			return fmt.Errorf("insert merged zone: %w", err)
 		}
 		if err := insertVersion(ctx, tx, versionRow{zoneID: newID, version: 1, level: zoning.MostSevereLevel(rules, levels),

@@ -107,6 +107,9 @@ type zoneState struct {
 	clockReason  string
 	validFrom    time.Time
 	designatedBy *int64 // author of version 1
+	// designatedOn is the designation day (zones.designated_on), the floor
+	// of a recomputed clock.
+	designatedOn zoning.Date
 }
 
 func (st zoneState) ref() map[string]any {
@@ -145,22 +148,23 @@ func lockZone(ctx context.Context, tx pgx.Tx, id int64, withCounty bool) (zoneSt
 			return st, err
 		}
 	}
-	var clock time.Time
+	var clock, designated time.Time
 	err := tx.QueryRow(ctx, `SELECT z.county_id, z.current_version, z.status, z.created_at, v.level, v.name, v.rule_set_id,
 			v.building_ids, v.unit_ids, v.population, v.clock_start, v.clock_reason, v.valid_from,
-			(SELECT f.author_id FROM zone_versions f WHERE f.zone_id = z.id AND f.version = 1)
+			(SELECT f.author_id FROM zone_versions f WHERE f.zone_id = z.id AND f.version = 1),
+			coalesce(z.designated_on, (SELECT f.clock_start FROM zone_versions f WHERE f.zone_id = z.id AND f.version = 1))
 		FROM zones z
 		JOIN zone_versions v ON v.zone_id = z.id AND v.version = z.current_version
 		WHERE z.id = $1
 		FOR UPDATE OF z`, id).Scan(&st.county, &st.version, &st.status, &st.createdAt, &st.level, &st.name, &st.ruleSetID,
-		&st.buildingIDs, &st.unitIDs, &st.population, &clock, &st.clockReason, &st.validFrom, &st.designatedBy)
+		&st.buildingIDs, &st.unitIDs, &st.population, &clock, &st.clockReason, &st.validFrom, &st.designatedBy, &designated)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, zoning.Errorf(zoning.ErrNotFound, "zone %d not found", id)
 	}
 	if err != nil {
 		return st, fmt.Errorf("lock zone %d: %w", id, err)
 	}
-	st.clock = zoning.AsDate(clock)
+	st.clock, st.designatedOn = zoning.AsDate(clock), zoning.AsDate(designated)
 	return st, nil
 }
 

@@ -18,6 +18,7 @@ export function zonePanel(): string {
     const days = Math.round((new Date(l.earliest_lifting).getTime() - today.getTime()) / 86400000);
     lift = `<h3>${esc(t('lifting'))}</h3><dl class="nums"><dt>${esc(t('earliest'))}</dt><dd>${esc(l.earliest_lifting)}</dd></dl>
       <div data-testid="countdown">${days > 0 ? esc(t('countdown', { d: days })) : l.eligible ? esc(t('liftToday')) : esc(t('earliestPassed'))}</div>
+      ${partialNote(l.day_n_screening)}
       <div class="msg ${l.eligible ? 'ok' : 'warn'}" data-testid="eligible">${esc(l.eligible ? t('eligible') : t('notEligible'))}<br><span class="muted">${esc((l.reasons || []).join(' '))}</span></div>`;
   }
   const active = z.status === 'active';
@@ -36,4 +37,12 @@ export function zonePanel(): string {
     <button id="recordScreening" data-testid="record-screening">${esc(t('record'))}</button>
     <h3>${esc(t('lift'))}</h3><label class="f">${esc(t('reason'))}<input id="liftReason"></label><button class="danger" id="lift">${esc(t('lift'))}</button>` : ''}
     ${pick}`;
+}
+
+// partialNote marks a day-N round recorded as partial coverage: it is shown,
+// but never counts for lifting.
+function partialNote(r: any): string {
+  if (!r?.partial_coverage) return '';
+  return `<div class="msg warn" data-testid="partial-coverage">${esc(t('partialCoverage', {
+    d: r.round_date, n: fmt(r.tested), p: fmt(Math.max(r.population, r.zone_population ?? 0)), r: r.partial_reason ?? '' }))}</div>`;
 }
