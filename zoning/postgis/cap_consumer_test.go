@@ -405,3 +405,44 @@ func TestCAPConsumerViewEqualsPublicMap(t *testing.T) {
 	e.buildingZoneAt(3, 3, "2022-11-29")
 	publish("designate again", zoning.CAPAlert)
 }
+
+// A zone whose ring rounding to 7 decimals would make touch itself (a
+// notch 4e-8 degrees from the opposite edge) is published with the rings
+// of its geometry made valid on the grid: simple CAP polygons, nothing
+// refused.
+func TestCAPRingsThatRoundingWouldCross(t *testing.T) {
+	e := newZoneEnv(t)
+	ctx := context.Background()
+	pub := mustUser(t, e.s, "pub", zoning.RolePublisher, "")
+	notch := "MULTIPOLYGON(((117.001 36.6,117.002 36.6,117.002 36.601,117.0015 36.60000004,117.001 36.601,117.001 36.6)))"
+	var zone int64
+	if err := e.s.Pool.QueryRow(ctx, `INSERT INTO zones (county_id, current_version, status) VALUES ($1, 1, 'active') RETURNING id`,
+		e.county).Scan(&zone); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, e.s, `INSERT INTO zone_versions (zone_id, version, level, status, change, name, geom, building_ids, population,
+		staff_required, area_m2, rule_set_id, clock_start, valid_from, reason)
+		SELECT $1, 1, 'high', 'active', 'designate', '缺口', ST_GeomFromText($2, 4326), '{}', 0, 0, 1, id, '2022-11-20', now(), 'test'
+		FROM rule_sets ORDER BY id LIMIT 1`, zone, notch)
+	out, err := postgis.Notices{S: e.s}.Publish(ctx, as(pub), zoning.PublishRequest{CountyID: e.county})
+	if err != nil || len(out) != 1 {
+		t.Fatalf("publish the notched zone: %+v %v", out, err)
+	}
+	doc, _, err := postgis.Notices{S: e.s}.CAPXML(ctx, out[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xmllintCAP(t, []byte(doc))
+	var m capMsg
+	if err := xml.Unmarshal([]byte(doc), &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Infos) == 0 || len(m.Infos[0].Areas) != 1 || len(m.Infos[0].Areas[0].Polygons) < 2 {
+		t.Fatalf("the notched zone's CAP area %+v: want the two simple polygons the rounding leaves", m.Infos)
+	}
+	for _, p := range m.Infos[0].Areas[0].Polygons {
+		if _, err := zoning.CAPPolygon(capRing(t, p)); err != nil {
+			t.Fatalf("CAP polygon %q: %v", p, err)
+		}
+	}
+}
