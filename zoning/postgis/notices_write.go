@@ -59,6 +59,12 @@ func (n Notices) writeNotice(ctx context.Context, tx pgx.Tx, d noticeDraft) (int
 	titleZh, titleEn := nt.Title()
 	bodyZh, bodyEn := nt.Render()
 
+	// Notice ids commit in order: the id is taken under a lock held until
+	// this transaction ends, so a reader paging by id (NoticesSince, the
+	// webhook order) never passes a smaller id that commits later.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('riskzone-notice-ids')::bigint)`); err != nil {
+		return 0, zoning.CAPRef{}, fmt.Errorf("lock notice ids: %w", err)
+	}
 	var id int64
 	if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('notices', 'id'))`).Scan(&id); err != nil {
 		return 0, zoning.CAPRef{}, fmt.Errorf("notice id: %w", err)
