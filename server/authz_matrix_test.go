@@ -109,6 +109,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"PATCH /api/v1/admin/subscribers/:id":  {needAdmin, nil},
 		"DELETE /api/v1/admin/subscribers/:id": {needAdmin, nil},
 
+		"GET /api/v1/admin/subscribers/:id/deliveries":                      {needAdmin, nil},
+		"POST /api/v1/admin/subscribers/:id/deliveries/:delivery/redeliver": {needAdmin, nil},
+		"POST /api/v1/admin/subscribers/:id/requeue":                        {needAdmin, nil},
+
 		"GET /api/v1/cases":                       {needExpert, []probe{p("/api/v1/cases?county=%d", county)}},
 		"POST /api/v1/cases":                      {needExpert, nil},
 		"GET /api/v1/cases/:id":                   {needExpert, []probe{p("/api/v1/cases/%d", ids["case"])}},
@@ -162,6 +166,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /api/v1/public/lookup":  {needPublic, []probe{p("/api/v1/public/lookup?q=%s&days=14", "城建花园小区73号楼")}},
 		"GET /api/v1/public/changes": {needPublic, []probe{p("/api/v1/public/changes?since=2000-01-01T00:00:00Z")}},
 		"GET /api/v1/public/zones":   {needPublic, []probe{p("/api/v1/public/zones"), p("/api/v1/public/zones?county=%d", county)}},
+
+		"GET /api/v1/public/notices": {needPublic, []probe{p("/api/v1/public/notices?since_id=0"), p("/api/v1/public/notices?since_id=0&county=%d", county)}},
 
 		// OGC API - Features: public collections for anyone; the restricted
 		// ones exist only for the roles that may read them.

@@ -88,3 +88,48 @@ func (p *publicSite) capFile(c echo.Context, raw string) error {
 	}
 	return c.Blob(http.StatusOK, "application/cap+xml; charset=utf-8", []byte(doc))
 }
+
+// noticeEntry is a notice of the catch-up list with its page and CAP file.
+type noticeEntry struct {
+	zoning.Notice
+	Links map[string]string `json:"links"`
+}
+
+// noticesSinceAPI is GET /api/v1/public/notices?since_id=N[&county=C][&limit=L]:
+// the notices after notice N, oldest first (at most L, default 50, at most
+// postgis.MaxNoticesPage), each with its CAP identifier, message type and
+// links; next_since_id continues the list, more says whether it should. An
+// agency back from an outage asks with the last notice id it has and pages
+// until more is false. Notices are public data: anyone may ask.
+func (p *publicSite) noticesSinceAPI(c echo.Context) error {
+	raw := c.QueryParam("since_id")
+	if raw == "" {
+		return zoning.Errorf(zoning.ErrInvalid, "since_id is missing: /api/v1/public/notices?since_id=N, N the last notice id you have (0 for all)")
+	}
+	since, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || since < 0 {
+		return zoning.Errorf(zoning.ErrInvalid, "since_id=%q: want a notice id (a non-negative integer)", raw)
+	}
+	county, err := queryInt(c, "county", 0)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(c, "limit", 50)
+	if err != nil {
+		return err
+	}
+	list, more, err := p.notices(c).NoticesSince(c.Request().Context(), county, since, int(limit))
+	if err != nil {
+		return err
+	}
+	base := p.baseURL(c)
+	out := make([]noticeEntry, len(list))
+	next := since
+	for i, n := range list {
+		out[i] = noticeEntry{Notice: n, Links: map[string]string{
+			"html": fmt.Sprintf("%s/notices/%d", base, n.ID), "cap": fmt.Sprintf("%s/notices/%d.cap", base, n.ID)}}
+		next = n.ID
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=10")
+	return c.JSON(http.StatusOK, map[string]any{"since_id": since, "notices": out, "next_since_id": next, "more": more})
+}

@@ -115,6 +115,7 @@ func (s *Server) publicRoutes() {
 	e.Pre(p.fastLookup)
 	api.GET("/changes", p.changesAPI)
 	api.GET("/zones", p.zonesGeoJSON)
+	api.GET("/notices", p.noticesSinceAPI) // catch-up by notice id (feeds.go)
 
 	pub := e.Group("/api/v1/notices", requireRole(zoning.RolePublisher))
 	pub.POST("", p.publish)

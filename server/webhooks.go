@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -12,6 +13,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +38,15 @@ import (
 // is recorded. A worker stopped mid-delivery records nothing: its lease
 // expires and a worker (here or on another replica) tries again with the
 // same idempotency key, which the receiver dedupes by.
+//
+// A subscriber gets its notices in order: the rows of one subscriber in a
+// claimed batch are sent one after the other, oldest notice first, and
+// when one fails the later ones are given back without an attempt, due
+// with the failed one's retry, so they follow it. (Subscribers are served
+// concurrently; receivers should still order by notice id, since two
+// replicas may each hold a part of one subscriber's rows.) A dead delivery
+// can be redelivered by an admin (subscribers.go): the same row, key and
+// body, with MaxAttempts attempts again.
 
 // Webhook headers.
 const (
@@ -198,26 +209,71 @@ func (w *deliveryWorker) run(ctx context.Context) {
 	}
 }
 
-// deliverBatch claims due rows and delivers them concurrently; it returns
-// how many it claimed.
+// deliverBatch claims due rows and delivers them, subscribers
+// concurrently, each subscriber's rows in notice order; it returns how many
+// it claimed.
 func (w *deliveryWorker) deliverBatch(ctx context.Context) (int, error) {
+	claimed := time.Now()
 	batch, err := w.ob.Claim(ctx, w.cfg.Batch, w.cfg.Lease)
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
+	bySub := map[int64][]postgis.Delivery{}
+	var subs []int64
+	for _, d := range batch {
+		if _, ok := bySub[d.SubscriberID]; !ok {
+			subs = append(subs, d.SubscriberID)
+		}
+		bySub[d.SubscriberID] = append(bySub[d.SubscriberID], d)
+	}
 	sem := make(chan struct{}, w.cfg.Concurrency)
 	var wg sync.WaitGroup
-	for _, d := range batch {
-		sem <- struct{}{}
+	for _, sub := range subs {
+		ds := bySub[sub]
+		slices.SortFunc(ds, func(a, b postgis.Delivery) int { return cmp.Compare(a.NoticeID, b.NoticeID) })
 		wg.Add(1)
-		go func(d postgis.Delivery) {
+		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			w.deliver(ctx, d)
-		}(d)
+			w.deliverInOrder(ctx, ds, claimed, sem)
+		}()
 	}
 	wg.Wait()
 	return len(batch), nil
+}
+
+// deliverInOrder sends one subscriber's rows one after the other. After a
+// failure, or when the lease would end before another attempt could, the
+// rest are given back without an attempt.
+func (w *deliveryWorker) deliverInOrder(ctx context.Context, ds []postgis.Delivery, claimed time.Time, sem chan struct{}) {
+	for i, d := range ds {
+		if time.Since(claimed)+w.cfg.Timeout >= w.cfg.Lease {
+			w.release(ctx, ds[i:], 0)
+			return
+		}
+		sem <- struct{}{}
+		out, recorded := w.deliver(ctx, d)
+		<-sem
+		switch {
+		case !recorded:
+			return // stopped: the leases expire and the rows are tried again
+		case out.State == "delivered", !d.SubscriberOn:
+			continue
+		default:
+			w.release(ctx, ds[i+1:], out.RetryIn)
+			return
+		}
+	}
+}
+
+func (w *deliveryWorker) release(ctx context.Context, ds []postgis.Delivery, retryIn time.Duration) {
+	if ctx.Err() != nil {
+		return // the leases expire
+	}
+	for _, d := range ds {
+		if _, err := w.ob.Release(context.WithoutCancel(ctx), d, retryIn); err != nil {
+			w.log.Error("webhook: give back a delivery", "outbox_id", d.OutboxID, "err", err)
+		}
+	}
 }
 
 func (w *deliveryWorker) payload(ctx context.Context, notice int64) ([]byte, error) {
@@ -247,21 +303,22 @@ func (w *deliveryWorker) jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (1 - w.cfg.Jitter*f))
 }
 
-// deliver makes one attempt and records it. An attempt that got an answer
-// is recorded even when ctx has ended meanwhile; one cut short by ctx is
-// not: the lease expires and the row is tried again.
-func (w *deliveryWorker) deliver(ctx context.Context, d postgis.Delivery) {
+// deliver makes one attempt and records it; it reports the outcome and
+// whether it was recorded. An attempt that got an answer is recorded even
+// when ctx has ended meanwhile; one cut short by ctx is not: the lease
+// expires and the row is tried again.
+func (w *deliveryWorker) deliver(ctx context.Context, d postgis.Delivery) (postgis.Outcome, bool) {
 	start := time.Now()
 	out := postgis.Outcome{Started: start}
 	if !d.SubscriberOn {
 		out.State, out.Err = "dead", "subscriber disabled"
 		w.finish(ctx, d, out)
-		return
+		return out, true
 	}
 	body, err := w.payload(ctx, d.NoticeID)
 	if err != nil {
 		if ctx.Err() != nil {
-			return
+			return out, false
 		}
 		w.log.Error("webhook payload", "notice", d.NoticeID, "err", err)
 		out.Err = "payload: internal error"
@@ -269,18 +326,21 @@ func (w *deliveryWorker) deliver(ctx context.Context, d postgis.Delivery) {
 		out.StatusCode, out.Err = w.post(ctx, d, body)
 	}
 	if out.StatusCode == 0 && ctx.Err() != nil {
-		return // stopped mid-delivery: the lease will expire
+		return out, false // stopped mid-delivery: the lease will expire
 	}
 	out.Duration = time.Since(start)
+	// The attempt of the current round: a redelivered row has MaxAttempts again.
+	round := d.Attempt - d.RetryBase
 	switch {
 	case out.Err == "" && out.StatusCode >= 200 && out.StatusCode < 300:
 		out.State = "delivered"
-	case d.Attempt >= w.cfg.MaxAttempts:
+	case round >= w.cfg.MaxAttempts:
 		out.State = "dead"
 	default:
-		out.State, out.RetryIn = "pending", w.jitter(w.cfg.Backoff(d.Attempt))
+		out.State, out.RetryIn = "pending", w.jitter(w.cfg.Backoff(round))
 	}
 	w.finish(ctx, d, out)
+	return out, true
 }
 
 func (w *deliveryWorker) finish(ctx context.Context, d postgis.Delivery, out postgis.Outcome) {

@@ -15,13 +15,21 @@ import (
 // pitfalls the code guards against:
 //
 //   - polygons are "lat,lon" pairs separated by spaces (not lon,lat),
-//     closed, at least 4 pairs, at most 6 decimals, not self-intersecting;
+//     closed, at least 4 pairs, at most 7 decimals (geo.CoordDecimals,
+//     about 1 cm: the polygons are the public map's, not an approximation),
+//     not self-intersecting;
 //     CAP polygons have no holes: only exterior rings are written, and a
 //     multipolygon becomes several <polygon> elements of one <area>;
 //   - times carry an offset and never "Z": UTC is written "-00:00" and
 //     China "+08:00", to the second;
 //   - Update and Cancel carry <references>: "sender,identifier,sent"
-//     triples separated by spaces, the whole chain;
+//     triples separated by spaces, the whole chain. An Update states the
+//     whole situation: its areas replace the areas of every message it
+//     references, so a consumer that applies the chain holds exactly the
+//     zones in force; a Cancel ends the chain (nothing remains in force);
+//   - each area names its zone in <geocode> (valueName CAPGeocodeZone,
+//     value the zone id; CAPGeocodeVersion, the version), so consumers can
+//     match areas across messages without comparing polygons;
 //   - <expires> is always set; effective, onset and expires are never
 //     before sent;
 //   - one <info> per language (zh-CN, en), plain text.
@@ -56,11 +64,35 @@ type CAPRef struct {
 // String is the "sender,identifier,sent" triple.
 func (r CAPRef) String() string { return r.Sender + "," + r.Identifier + "," + r.Sent }
 
-// CAPArea is one zone: a short description and its exterior rings as
-// [lon, lat] positions (converted to lat,lon when written).
+// CAPArea is one zone: a short description, its exterior rings as
+// [lon, lat] positions (converted to lat,lon when written) and its
+// geocodes.
 type CAPArea struct {
-	Desc  string
-	Rings [][][2]float64
+	Desc     string
+	Rings    [][][2]float64
+	Geocodes []CAPValue
+}
+
+// CAPValue is a CAP valueName/value pair (<geocode>, <parameter>).
+type CAPValue struct {
+	ValueName string `xml:"valueName"`
+	Value     string `xml:"value"`
+}
+
+// Geocode value names of riskzone areas.
+const (
+	CAPGeocodeZone    = "riskzone:zone"
+	CAPGeocodeVersion = "riskzone:zone_version"
+)
+
+// CAPAreaDesc is the <areaDesc> of a zone: its first address and how many
+// more (ShortAreaDesc), at most 120 characters.
+func CAPAreaDesc(z ZoneText, lang string) string {
+	d := ShortAreaDesc(z, lang)
+	if r := []rune(d); len(r) > 120 {
+		d = string(r[:119]) + "…"
+	}
+	return d
 }
 
 // CAPInfo is the <info> block of one language.
@@ -135,8 +167,9 @@ type capParam struct {
 }
 
 type capAreaEl struct {
-	AreaDesc string   `xml:"areaDesc"`
-	Polygons []string `xml:"polygon"`
+	AreaDesc string     `xml:"areaDesc"`
+	Polygons []string   `xml:"polygon"`
+	Geocodes []CAPValue `xml:"geocode"`
 }
 
 // capTextOK reports whether s may be an identifier or sender: no spaces,
@@ -220,7 +253,7 @@ func (m CAPMessage) Marshal() ([]byte, error) {
 			SenderName: plainText(in.SenderName), Headline: plainText(in.Headline), Description: plainText(in.Description),
 			Instruction: plainText(in.Instruction), Web: in.Web, Contact: plainText(in.Contact)}
 		for _, ar := range in.Areas {
-			el := capAreaEl{AreaDesc: plainText(ar.Desc)}
+			el := capAreaEl{AreaDesc: plainText(ar.Desc), Geocodes: ar.Geocodes}
 			for _, r := range ar.Rings {
 				p, err := CAPPolygon(r)
 				if err != nil {
@@ -255,13 +288,13 @@ func plainText(s string) string {
 }
 
 // CAPPolygon writes one exterior ring of [lon, lat] positions as a CAP
-// polygon: "lat,lon" pairs with at most 6 decimals, closed, consecutive
+// polygon: "lat,lon" pairs with at most 7 decimals, closed, consecutive
 // duplicates (after rounding) dropped. It fails when fewer than 4 pairs
 // remain, a position is out of range, or the ring crosses itself.
 func CAPPolygon(ring [][2]float64) (string, error) {
 	pts := make([][2]float64, 0, len(ring)+1)
 	for _, p := range ring {
-		lon, lat := round6(p[0]), round6(p[1])
+		lon, lat := round7(p[0]), round7(p[1])
 		if math.IsNaN(lon) || math.IsNaN(lat) || lon < -180 || lon > 180 || lat < -90 || lat > 90 {
 			return "", fmt.Errorf("polygon position %v out of range", p)
 		}
@@ -275,7 +308,7 @@ func CAPPolygon(ring [][2]float64) (string, error) {
 		pts = append(pts, pts[0])
 	}
 	if len(pts) < 4 {
-		return "", fmt.Errorf("polygon has %d distinct closed positions after rounding to 6 decimals: CAP needs at least 4 pairs", len(pts))
+		return "", fmt.Errorf("polygon has %d distinct closed positions after rounding to 7 decimals: CAP needs at least 4 pairs", len(pts))
 	}
 	if i, j, ok := selfIntersection(pts); ok {
 		return "", fmt.Errorf("polygon crosses itself (edges %d and %d)", i+1, j+1)
@@ -292,7 +325,7 @@ func CAPPolygon(ring [][2]float64) (string, error) {
 	return b.String(), nil
 }
 
-func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+func round7(x float64) float64 { return math.Round(x*1e7) / 1e7 }
 
 // selfIntersection finds two non-adjacent edges of a closed ring that
 // touch or cross. Rings from PostGIS are valid already; this guards the

@@ -60,12 +60,12 @@ func TestCAPTime(t *testing.T) {
 }
 
 func TestCAPPolygon(t *testing.T) {
-	// lon,lat in, lat,lon out; rounded to 6 decimals; closed.
-	p, err := CAPPolygon([][2]float64{{117.1234567, 36.1}, {117.2, 36.1}, {117.2, 36.2}, {117.1234567, 36.2}})
+	// lon,lat in, lat,lon out; rounded to 7 decimals (the public map's); closed.
+	p, err := CAPPolygon([][2]float64{{117.12345674, 36.1}, {117.2, 36.1}, {117.2, 36.2}, {117.12345674, 36.2}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p != "36.1,117.123457 36.1,117.2 36.2,117.2 36.2,117.123457 36.1,117.123457" {
+	if p != "36.1,117.1234567 36.1,117.2 36.2,117.2 36.2,117.1234567 36.1,117.1234567" {
 		t.Errorf("polygon %q", p)
 	}
 	if _, err := CAPPolygon([][2]float64{{0, 0}, {1, 1}, {0, 0}}); err == nil {
@@ -74,8 +74,8 @@ func TestCAPPolygon(t *testing.T) {
 	if _, err := CAPPolygon([][2]float64{{0, 0}, {1, 1}, {1, 0}, {0, 1}, {0, 0}}); err == nil {
 		t.Error("a bow tie was accepted")
 	}
-	// Points closer than 1e-6 collapse when rounded: the duplicate is dropped.
-	p, err = CAPPolygon([][2]float64{{0, 0}, {1, 0}, {1.0000001, 0}, {1, 1}, {0, 1}, {0, 0}})
+	// Points closer than 1e-7 collapse when rounded: the duplicate is dropped.
+	p, err = CAPPolygon([][2]float64{{0, 0}, {1, 0}, {1.00000001, 0}, {1, 1}, {0, 1}, {0, 0}})
 	if err != nil || strings.Count(p, " ") != 4 {
 		t.Errorf("rounded duplicates: %q %v", p, err)
 	}
@@ -85,7 +85,7 @@ func TestCAPPolygon(t *testing.T) {
 // polygons (a multipolygon) in one area, UTC times as -00:00 and references.
 func TestCAPMessages(t *testing.T) {
 	sent := time.Date(2022, 11, 21, 10, 0, 0, 0, time.UTC)
-	area := CAPArea{Desc: "城建花园小区73号楼等", Rings: [][][2]float64{
+	area := CAPArea{Desc: "城建花园小区73号楼等", Geocodes: []CAPValue{{CAPGeocodeZone, "7"}, {CAPGeocodeVersion, "2"}}, Rings: [][][2]float64{
 		{{117, 36}, {117.001, 36}, {117.001, 36.001}, {117, 36.001}, {117, 36}},
 		{{117.01, 36}, {117.011, 36}, {117.011, 36.001}, {117.01, 36}},
 	}}
@@ -101,7 +101,8 @@ func TestCAPMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	validateCAP(t, doc)
-	if !strings.Contains(string(doc), "<sent>2022-11-21T10:00:00-00:00</sent>") || strings.Count(string(doc), "<polygon>") != 4 {
+	if !strings.Contains(string(doc), "<sent>2022-11-21T10:00:00-00:00</sent>") || strings.Count(string(doc), "<polygon>") != 4 ||
+		strings.Count(string(doc), "<valueName>riskzone:zone</valueName>") != 2 || strings.Count(string(doc), "<value>7</value>") != 2 {
 		t.Errorf("alert:\n%s", doc)
 	}
 	h, err := ParseCAPHeader(doc)

@@ -23,7 +23,8 @@ import (
 //	day T0+1:         one zone is adjusted (a building removed), one split in
 //	                  two ("one zone, one policy"), notice 2 (Update);
 //	day T0+5:         a zone with no infection since T0 is screened (all
-//	                  negative) and lifted, notice 3 (Cancel);
+//	                  negative) and lifted, notice 3 (CAP Update with the
+//	                  zones still in force);
 //	today:            the engine proposes again on every case: fresh
 //	                  proposals wait for the panel.
 //

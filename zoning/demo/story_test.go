@@ -10,7 +10,8 @@ import (
 )
 
 // The story leaves the county published: an Alert, an Update with an
-// adjusted and a split zone, a Cancel for a lifted zone, subscribers, and
+// adjusted and a split zone, an Update for a lifted zone (the others stay
+// in force), subscribers, and
 // fresh proposals; the same seed tells the same story.
 func TestTellStory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -30,7 +31,7 @@ func TestTellStory(t *testing.T) {
 		t.Fatalf("story %+v", st)
 	}
 	if len(st.Notices) != 3 {
-		t.Fatalf("notices %v, want 3 (Alert, Update, Cancel)", st.Notices)
+		t.Fatalf("notices %v, want 3 (Alert, Update, Update)", st.Notices)
 	}
 	ns := postgis.Notices{S: s}
 	var types []string
@@ -41,7 +42,7 @@ func TestTellStory(t *testing.T) {
 		}
 		types = append(types, n.CAPMsgType)
 	}
-	if types[0] != "Alert" || types[1] != "Update" || types[2] != "Cancel" {
+	if types[0] != "Alert" || types[1] != "Update" || types[2] != "Update" {
 		t.Fatalf("CAP message types %v", types)
 	}
 	var pending int

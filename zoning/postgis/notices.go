@@ -28,10 +28,14 @@ const DefaultCAPSender = "riskzone@riskzone.invalid"
 // publisher authored one of them (second person), and writes in ONE
 // transaction, under the county lock the lifecycle writes take:
 //
-//   - at most two notices: a Cancel for the zones lifted (kind lift, or
-//     normalize when no zone remains), then an Alert (first notice since the
-//     county was last normal) or Update (otherwise) stating the changes and
-//     the whole current situation, as the real announcements do;
+//   - at most two notices, as the real announcements do: one for the zones
+//     lifted (kind lift), then one stating the other changes (an Alert when
+//     it is the first notice since the county was last normal). Every CAP
+//     Alert or Update carries the whole situation in force after it (all
+//     its zones' polygons), so its areas replace those of the messages it
+//     references; a lift that leaves zones in force is such an Update. A
+//     Cancel only when nothing remains in force (kind normalize: the county
+//     returns to normal);
 //   - published_notice_id on every published version (actual notices only:
 //     a test or exercise notice rehearses all the rest and leaves the public
 //     map and the pending changes as they were), notice_zones rows

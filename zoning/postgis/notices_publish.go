@@ -155,13 +155,18 @@ func (n Notices) publish(ctx context.Context, tx pgx.Tx, origin zoning.Origin, r
 	if req.EffectiveAt != nil && req.EffectiveAt.After(now) {
 		effective = req.EffectiveAt.Truncate(time.Microsecond)
 	}
+	// The lifted zones get a notice of their own (kind lift), before the
+	// notice of the other changes, as the real announcements do. Its CAP
+	// message is an Update carrying the zones still in force, which
+	// replaces the areas of the whole chain; a Cancel only when nothing
+	// remains in force (kind normalize: the county returns to normal).
 	type group struct {
-		zones  []int64
-		cancel bool
+		zones []int64
+		lift  bool
 	}
 	var groups []group
 	if len(lifts) > 0 {
-		groups = append(groups, group{zones: lifts, cancel: true})
+		groups = append(groups, group{zones: lifts, lift: true})
 	}
 	if len(others) > 0 {
 		groups = append(groups, group{zones: others})
@@ -173,11 +178,23 @@ func (n Notices) publish(ctx context.Context, tx pgx.Tx, origin zoning.Origin, r
 		number++
 		d := noticeDraft{county: county, number: number, status: req.Status, note: req.Note, published: now, effective: effective,
 			publisher: actorID(origin), chain: chain}
-		if g.cancel {
-			d.msgType = zoning.CAPCancel
+		// What is in force once this notice takes effect: the map after the
+		// publication, or, for a lift followed by a notice of other changes,
+		// the zones the public saw before less the lifted ones.
+		remaining := after
+		if g.lift {
 			d.kind = zoning.NoticeLift
+			if len(others) > 0 {
+				remaining = map[int64]int{}
+				for id, v := range before {
+					if !slices.Contains(group, id) {
+						remaining[id] = v
+					}
+				}
+			}
+			d.msgType = zoning.CAPUpdate
 			if len(after) == 0 {
-				d.kind = zoning.NoticeNormalize
+				d.kind, d.msgType = zoning.NoticeNormalize, zoning.CAPCancel
 			}
 		} else {
 			var changes []string
@@ -186,24 +203,13 @@ func (n Notices) publish(ctx context.Context, tx pgx.Tx, origin zoning.Origin, r
 			}
 			d.kind = zoning.NoticeKindOf(changes)
 			d.msgType = zoning.CAPUpdate
-			if len(chain) == 0 {
-				d.msgType = zoning.CAPAlert
-			}
+		}
+		if len(chain) == 0 {
+			d.msgType = zoning.CAPAlert // the first message since the county was normal starts a chain
 		}
 		for _, id := range group {
 			p := pending[id]
 			d.changed = append(d.changed, zoneRef{id: id, version: p.Latest().Version, change: p.change, via: p.Latest().Change})
-		}
-		remaining := after
-		if d.msgType == zoning.CAPCancel {
-			// A Cancel lists what stays public besides the lifted zones: the
-			// zones the public saw before, less the lifted ones.
-			remaining = map[int64]int{}
-			for id, v := range before {
-				if !slices.Contains(group, id) {
-					remaining[id] = v
-				}
-			}
 		}
 		for id, v := range remaining {
 			d.current = append(d.current, zoneRef{id: id, version: v})

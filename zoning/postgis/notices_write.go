@@ -59,6 +59,12 @@ func (n Notices) writeNotice(ctx context.Context, tx pgx.Tx, d noticeDraft) (int
 	titleZh, titleEn := nt.Title()
 	bodyZh, bodyEn := nt.Render()
 
+	// Notice ids commit in order: the id is taken under a lock held until
+	// this transaction ends, so a reader paging by id (NoticesSince, the
+	// webhook order) never passes a smaller id that commits later.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('riskzone-notice-ids')::bigint)`); err != nil {
+		return 0, zoning.CAPRef{}, fmt.Errorf("lock notice ids: %w", err)
+	}
 	var id int64
 	if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('notices', 'id'))`).Scan(&id); err != nil {
 		return 0, zoning.CAPRef{}, fmt.Errorf("notice id: %w", err)
@@ -82,8 +88,12 @@ func (n Notices) writeNotice(ctx context.Context, tx pgx.Tx, d noticeDraft) (int
 }
 
 // capMessage builds the CAP message of a notice: one info per language,
-// one area per zone (the lifted zones for a Cancel, the whole current map
-// otherwise).
+// one area per zone in force after the notice (nt.Current), each named by
+// its zone id and version in <geocode>. An Alert or Update carries the
+// whole situation, so that its areas replace those of the messages it
+// references; a lift that leaves zones in force is such an Update. Only a
+// Cancel (nothing remains in force) carries the lifted zones instead, for
+// information: it withdraws every referenced message.
 func (n Notices) capMessage(ctx context.Context, tx pgx.Tx, id int64, d noticeDraft, nt zoning.NoticeText,
 	titleZh, titleEn, bodyZh, bodyEn string) (zoning.CAPMessage, error) {
 	var suffix [4]byte
@@ -159,30 +169,53 @@ func (n Notices) capMessage(ctx context.Context, tx pgx.Tx, id int64, d noticeDr
 		if len(r) == 0 {
 			continue
 		}
-		zh.Areas = append(zh.Areas, zoning.CAPArea{Desc: capAreaDesc(z, "zh"), Rings: r})
-		en.Areas = append(en.Areas, zoning.CAPArea{Desc: capAreaDesc(z, "en"), Rings: r})
+		geo := []zoning.CAPValue{{ValueName: zoning.CAPGeocodeZone, Value: strconv.FormatInt(z.ZoneID, 10)},
+			{ValueName: zoning.CAPGeocodeVersion, Value: strconv.Itoa(z.Version)}}
+		zh.Areas = append(zh.Areas, zoning.CAPArea{Desc: zoning.CAPAreaDesc(z, "zh"), Rings: r, Geocodes: geo})
+		en.Areas = append(en.Areas, zoning.CAPArea{Desc: zoning.CAPAreaDesc(z, "en"), Rings: r, Geocodes: geo})
 	}
 	msg.Infos = []zoning.CAPInfo{zh, en}
 	return msg, nil
 }
 
-// capAreaDesc is a short area description: the zone's first address and
-// how many more.
-func capAreaDesc(z zoning.ZoneText, lang string) string {
-	d := zoning.ShortAreaDesc(z, lang)
-	if r := []rune(d); len(r) > 120 {
-		d = string(r[:119]) + "…"
+// capRings loads the CAP polygons of zone versions, by zone: the public
+// map's rings (notice_cap_rings.sql), or, for a zone with a ring that the
+// rounding to 7 decimals makes touch itself, its made-valid rings
+// (notice_cap_rings_valid.sql).
+func capRings(ctx context.Context, tx pgx.Tx, refs []zoneRef) (map[int64][][][2]float64, error) {
+	out, err := loadCAPRings(ctx, tx, "notice_cap_rings", refs)
+	if err != nil {
+		return nil, err
 	}
-	return d
+	var bad []zoneRef
+	for _, r := range refs {
+		for _, ring := range out[r.id] {
+			if _, err := zoning.CAPPolygon(ring); err != nil {
+				bad = append(bad, r)
+				break
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return out, nil
+	}
+	valid, err := loadCAPRings(ctx, tx, "notice_cap_rings_valid", bad)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range bad {
+		out[r.id] = valid[r.id]
+	}
+	return out, nil
 }
 
-func capRings(ctx context.Context, tx pgx.Tx, refs []zoneRef) (map[int64][][][2]float64, error) {
+func loadCAPRings(ctx context.Context, tx pgx.Tx, sql string, refs []zoneRef) (map[int64][][][2]float64, error) {
 	out := map[int64][][][2]float64{}
 	if len(refs) == 0 {
 		return out, nil
 	}
 	ids, versions := splitRefs(refs)
-	rows, err := tx.Query(ctx, query("notice_cap_rings"), ids, versions)
+	rows, err := tx.Query(ctx, query(sql), ids, versions)
 	if err != nil {
 		return nil, fmt.Errorf("CAP polygons: %w", err)
 	}

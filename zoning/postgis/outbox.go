@@ -36,8 +36,11 @@ type Delivery struct {
 	NoticeID       int64
 	SubscriberID   int64
 	IdempotencyKey string
-	// Attempt is this attempt's number (1 for the first).
+	// Attempt is this attempt's number (1 for the first); RetryBase the
+	// attempts made before the row's latest redelivery, so that
+	// Attempt-RetryBase is the attempt of the current round.
 	Attempt      int
+	RetryBase    int
 	URL          string
 	Secret       string
 	SubscriberOn bool
@@ -51,7 +54,7 @@ func (o Outbox) Claim(ctx context.Context, limit int, lease time.Duration) ([]De
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) {
 		var d Delivery
-		return d, r.Scan(&d.OutboxID, &d.NoticeID, &d.SubscriberID, &d.IdempotencyKey, &d.Attempt, &d.URL, &d.Secret, &d.SubscriberOn)
+		return d, r.Scan(&d.OutboxID, &d.NoticeID, &d.SubscriberID, &d.IdempotencyKey, &d.Attempt, &d.RetryBase, &d.URL, &d.Secret, &d.SubscriberOn)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -102,6 +105,16 @@ func (o Outbox) Finish(ctx context.Context, d Delivery, out Outcome) (bool, erro
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return false, fmt.Errorf("finish delivery %d: %w", d.OutboxID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Release gives a claimed row back without an attempt, due after retryIn
+// (see notice_outbox_release.sql); false when the row was no longer held.
+func (o Outbox) Release(ctx context.Context, d Delivery, retryIn time.Duration) (bool, error) {
+	tag, err := o.S.Pool.Exec(ctx, query("notice_outbox_release"), d.OutboxID, d.Attempt, retryIn.Seconds())
+	if err != nil {
+		return false, fmt.Errorf("release delivery %d: %w", d.OutboxID, err)
 	}
 	return tag.RowsAffected() == 1, nil
 }
