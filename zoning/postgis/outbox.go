@@ -251,11 +251,14 @@ func (o Outbox) CreateSubscriber(ctx context.Context, origin zoning.Origin, ns z
 		map[string]any{"name": ns.Name, "url": ns.URL, "county_ids": counties}); err != nil {
 		return zoning.Subscriber{}, "", err
 	}
+	s, err := subscriber(ctx, tx, id)
+	if err != nil {
+		return zoning.Subscriber{}, "", err
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return zoning.Subscriber{}, "", fmt.Errorf("commit subscriber: %w", err)
 	}
-	s, err := o.Subscriber(ctx, id)
-	return s, secret, err
+	return s, secret, nil
 }
 
 const subscriberSelect = `SELECT s.id, s.name, s.url, s.county_ids, s.active, left(s.secret, 10), s.created_at,
@@ -280,7 +283,13 @@ func scanSubscriber(r pgx.Row) (zoning.Subscriber, error) {
 
 // Subscriber returns one subscriber (without its secret).
 func (o Outbox) Subscriber(ctx context.Context, id int64) (zoning.Subscriber, error) {
-	s, err := scanSubscriber(o.S.Pool.QueryRow(ctx, subscriberSelect+`WHERE s.id = $1`, id))
+	return subscriber(ctx, o.S.Pool, id)
+}
+
+// subscriber reads one subscriber through q (a write's own transaction, so
+// the write answers what it wrote, or the pool).
+func subscriber(ctx context.Context, q querier, id int64) (zoning.Subscriber, error) {
+	s, err := scanSubscriber(q.QueryRow(ctx, subscriberSelect+`WHERE s.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, zoning.Errorf(zoning.ErrNotFound, "subscriber %d not found", id)
 	}
@@ -333,8 +342,12 @@ func (o Outbox) SetSubscriberActive(ctx context.Context, origin zoning.Origin, i
 		map[string]any{"active": was}, map[string]any{"active": active}); err != nil {
 		return zoning.Subscriber{}, err
 	}
+	out, err := subscriber(ctx, tx, id)
+	if err != nil {
+		return zoning.Subscriber{}, err
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return zoning.Subscriber{}, fmt.Errorf("commit subscriber %d: %w", id, err)
 	}
-	return o.Subscriber(ctx, id)
+	return out, nil
 }
