@@ -210,7 +210,7 @@ func (o *ogcAPI) exportAddresses(c echo.Context) error {
 	c.Response().WriteHeader(http.StatusOK)
 	w := csv.NewWriter(c.Response())
 	_ = w.Write([]string{"zone_id", "zone_version", "level", "zone_name", "building_id", "unit_id", "district", "street", "community",
-		"compound", "building_number", "unit", "lon", "lat", "since", "earliest_lifting"})
+		"compound", "building_number", "unit", "lon", "lat", "since", "earliest_lifting", "building_name", "source_ref"})
 	err := postgis.Export{S: o.s.store}.Addresses(c.Request().Context(), q.County, q.Level, func(a postgis.AddressRow) error {
 		unit := ""
 		if a.UnitID != nil {
@@ -221,7 +221,8 @@ func (o *ogcAPI) exportAddresses(c echo.Context) error {
 			since = a.Since.UTC().Format(time.RFC3339)
 		}
 		return w.Write([]string{strconv.FormatInt(a.ZoneID, 10), strconv.Itoa(a.Version), a.Level, a.Zone, strconv.FormatInt(a.BuildingID, 10),
-			unit, a.District, a.Street, a.Community, a.Compound, a.Number, a.Unit, a.Lon, a.Lat, since, a.EarliestLifting.Format(time.DateOnly)})
+			unit, a.District, a.Street, a.Community, a.Compound, a.Number, a.Unit, a.Lon, a.Lat, since, a.EarliestLifting.Format(time.DateOnly),
+			a.Name, a.SourceRef})
 	})
 	w.Flush()
 	if err == nil {
