@@ -16,6 +16,7 @@ import { addAppLayers, createDraw, firstRenderMark } from './drawing';
 import { loginForm } from './login';
 import { bindKeys } from './keys';
 import { searchCounty } from './search';
+import { readScreening } from './screening';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 
@@ -210,9 +211,9 @@ function bindSide(side: HTMLElement) {
   on('#reapply', () => guard(reapply));
   on('[data-version]', (el) => guard(() => showDiff(Number(el.dataset.version))));
   on('#recordScreening', () => guard(async () => {
-    const res = await api('POST', `/api/v1/zones/${S.zone.id}/screenings`, {
-      round_date: val('scrDate'), tested: Number(val('scrTested')), negatives: Number(val('scrNeg')), positives: Number(val('scrPos')),
-    });
+    const form = readScreening({ date: val('scrDate'), tested: val('scrTested'), negatives: val('scrNeg'), positives: val('scrPos') });
+    if ('error' in form) { setMsg('err', t(form.error)); return; }
+    const res = await api('POST', `/api/v1/zones/${S.zone.id}/screenings`, form.body);
     S.lifting = res.lifting;
     setMsg('ok', t('recorded'));
   }));
