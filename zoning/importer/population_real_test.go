@@ -72,6 +72,33 @@ func TestZonePopulationMarkedEstimated(t *testing.T) {
 		t.Errorf("preview figures %+v lack version 2 of zone %d", figs, zn.ID)
 	}
 
+	// A screening round keeps the count entered; the zone population it
+	// records beside it is marked as the estimate it is, when read back too.
+	cur, err := z.Get(ctx, zn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := zoning.DateOf(time.Now(), zoning.ChinaTime()).String()
+	tested := cur.Current.Population + 3
+	sc, err := z.AddScreening(ctx, origin, zn.ID, zoning.NewScreening{RoundDate: today, Tested: tested, Negatives: tested})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Tested != tested || sc.Population != cur.Current.Population || !sc.PopulationEstimated {
+		t.Errorf("screening %+v: want tested %d as entered, population %d marked estimated", sc, tested, cur.Current.Population)
+	}
+	other := cur.Current.Population + 10
+	if _, err := z.AddScreening(ctx, origin, zn.ID, zoning.NewScreening{RoundDate: today, Population: &other, Tested: other, Negatives: other}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := z.Screenings(ctx, zn.ID)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("screenings: %v %+v", err, list)
+	}
+	if !list[0].PopulationEstimated || list[0].Tested != tested || list[1].PopulationEstimated {
+		t.Errorf("screenings read back %+v: want the first marked estimated, tested %d, the second (a counted population) not", list, tested)
+	}
+
 	// Counted populations are not estimates.
 	if _, err := s.Pool.Exec(ctx, `UPDATE buildings SET population_derived = false WHERE id = ANY ($1)`, []int64{pub.Buildings["w3461"], pub.Buildings["w3496"], pub.Buildings["w3498"], pub.Buildings["w2137"]}); err != nil {
 		t.Fatal(err)

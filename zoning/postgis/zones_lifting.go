@@ -50,6 +50,11 @@ func (z Zones) AddScreening(ctx context.Context, origin zoning.Origin, id int64,
 			actorID(origin), at).Scan(&out.ID); err != nil {
 			return fmt.Errorf("insert screening: %w", err)
 		}
+		if pop == st.population { // the zone's population, maybe an estimate (as screenings_list reads it)
+			if err := tx.QueryRow(ctx, query("zone_version_estimated"), st.id, st.version).Scan(&out.PopulationEstimated); err != nil {
+				return fmt.Errorf("population of zone %d: %w", st.id, err)
+			}
+		}
 		result := map[string]any{"screening_id": out.ID, "round_date": day, "population": pop, "tested": ns.Tested, "positives": ns.Positives}
 		if ns.Positives > 0 && day.After(st.clock) {
 			why := fmt.Sprintf("screening round %d on %s found %d positive(s)", out.ID, day, ns.Positives)
@@ -90,15 +95,15 @@ type querier interface {
 }
 
 func listScreenings(ctx context.Context, q querier, id int64) ([]zoning.Screening, error) {
-	rows, err := q.Query(ctx, `SELECT id, zone_id, round_date, population, tested, negatives, positives, recorded_by, recorded_at
-		FROM screenings WHERE zone_id = $1 ORDER BY round_date, id`, id)
+	rows, err := q.Query(ctx, query("screenings_list"), id)
 	if err != nil {
 		return nil, fmt.Errorf("list screenings of zone %d: %w", id, err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (zoning.Screening, error) {
 		var s zoning.Screening
 		var d time.Time
-		err := r.Scan(&s.ID, &s.ZoneID, &d, &s.Population, &s.Tested, &s.Negatives, &s.Positives, &s.RecordedBy, &s.RecordedAt)
+		err := r.Scan(&s.ID, &s.ZoneID, &d, &s.Population, &s.Tested, &s.Negatives, &s.Positives, &s.RecordedBy, &s.RecordedAt,
+			&s.PopulationEstimated)
 		s.RoundDate = zoning.AsDate(d)
 		return s, err
 	})
