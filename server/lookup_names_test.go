@@ -70,6 +70,32 @@ func TestLookupByStreetAndNameOnRealImport(t *testing.T) {
 		}
 	}
 
+	// The zones export lists the same addresses (without the county).
+	var fc struct {
+		Features []struct {
+			Properties struct {
+				ZoneID    int64    `json:"zone_id"`
+				Addresses []string `json:"addresses"`
+			} `json:"properties"`
+		} `json:"features"`
+	}
+	get("/api/v1/export/zones.geojson").decode(t, &fc)
+	addrs := map[int64][]string{}
+	for _, f := range fc.Features {
+		addrs[f.Properties.ZoneID] = f.Properties.Addresses
+	}
+	for county, want := range map[string][]string{
+		"Schaan": {"Im Pardiel 17号", "Im Pardiel 15号", "St. Peter", "无名楼栋（OSM way 2128）"},
+		"Eschen": {"Nendeln无名楼栋（OSM way 6870）"},
+	} {
+		got := addrs[pub.Zones[county].ID]
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("zones.geojson addresses of the %s zone: %q, want %q", county, got, want)
+		}
+	}
+
 	recs, err := csv.NewReader(bytes.NewReader(get("/api/v1/export/addresses.csv").body)).ReadAll()
 	if err != nil {
 		t.Fatal(err)
