@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +70,13 @@ func TestLookupByStreetAndNameOnRealImport(t *testing.T) {
 		if len(a.Matches) != 0 || a.InZone {
 			t.Errorf("q=%q: %+v, want no match", q, a.Matches)
 		}
+	}
+
+	// The public zone page says the population is an estimate.
+	zn := pub.Zones["Schaan"]
+	page := string(get(fmt.Sprintf("/zones/%d", zn.ID)).body)
+	if want := fmt.Sprintf("约%d<", zn.Current.Population); !strings.Contains(page, want) {
+		t.Errorf("public zone page lacks %q", want)
 	}
 
 	// The zones export lists the same addresses (without the county).
