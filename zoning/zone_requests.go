@@ -248,18 +248,18 @@ func (r LiftRequest) Validate() error {
 
 // Screening is one nucleic-acid screening round of a zone.
 type Screening struct {
-	ID         int64 `json:"id"`
-	ZoneID     int64 `json:"zone_id"`
-	RoundDate  Date  `json:"round_date"`
-	Population int   `json:"population"`
+	ID         int64     `json:"id"`
+	ZoneID     int64     `json:"zone_id"`
+	RoundDate  Date      `json:"round_date"`
+	Population int       `json:"population"`
+	Tested     int       `json:"tested"`
+	Negatives  int       `json:"negatives"`
+	Positives  int       `json:"positives"`
+	RecordedBy *int64    `json:"recorded_by"`
+	RecordedAt time.Time `json:"recorded_at"`
 	// PopulationEstimated: Population is the zone's estimated population
 	// (the importer's, see ZoneVersion.PopulationEstimated), not a count.
-	PopulationEstimated bool      `json:"population_estimated"`
-	Tested              int       `json:"tested"`
-	Negatives           int       `json:"negatives"`
-	Positives           int       `json:"positives"`
-	RecordedBy          *int64    `json:"recorded_by"`
-	RecordedAt          time.Time `json:"recorded_at"`
+	PopulationEstimated bool `json:"population_estimated"`
 }
 
 // NewScreening records a round. Population defaults to the zone's.

@@ -43,24 +43,20 @@ const (
 // and who made it when and why. Versions of a zone tile time: each is valid
 // from ValidFrom until ValidTo (nil for the current one).
 type ZoneVersion struct {
-	ZoneID      int64           `json:"zone_id"`
-	CountyID    int64           `json:"county_id"`
-	Version     int             `json:"version"`
-	Level       string          `json:"level"`
-	Status      string          `json:"status"`
-	Change      string          `json:"change"`
-	Name        string          `json:"name"`
-	Geometry    json.RawMessage `json:"geometry"`
-	BuildingIDs []int64         `json:"building_ids"`
-	UnitIDs     []int64         `json:"unit_ids"`
-	Population  int             `json:"population"`
-	// PopulationEstimated: some members' population is an estimate (the
-	// importer's footprint × floors × density, buildings.population_derived)
-	// rather than a count; screens mark the figure "约 / est.".
-	PopulationEstimated bool    `json:"population_estimated"`
-	StaffRequired       int     `json:"staff_required"`
-	AreaM2              float64 `json:"area_m2"`
-	RuleSetID           string  `json:"rule_set_id"`
+	ZoneID        int64           `json:"zone_id"`
+	CountyID      int64           `json:"county_id"`
+	Version       int             `json:"version"`
+	Level         string          `json:"level"`
+	Status        string          `json:"status"`
+	Change        string          `json:"change"`
+	Name          string          `json:"name"`
+	Geometry      json.RawMessage `json:"geometry"`
+	BuildingIDs   []int64         `json:"building_ids"`
+	UnitIDs       []int64         `json:"unit_ids"`
+	Population    int             `json:"population"`
+	StaffRequired int             `json:"staff_required"`
+	AreaM2        float64         `json:"area_m2"`
+	RuleSetID     string          `json:"rule_set_id"`
 	// ClockStart is L of SPEC §2 "Lifting": the report date of the last
 	// counted infection in the zone, or the designation date if later.
 	ClockStart Date `json:"clock_start"`
@@ -74,6 +70,10 @@ type ZoneVersion struct {
 	Author            string     `json:"author"`
 	Reason            string     `json:"reason"`
 	PublishedNoticeID *int64     `json:"published_notice_id"`
+	// PopulationEstimated: some members' population is an estimate (the
+	// importer's footprint × floors × density, buildings.population_derived)
+	// rather than a count; screens mark the figure "约 / est.".
+	PopulationEstimated bool `json:"population_estimated"`
 }
 
 // Zone is a risk zone: its identity and lineage, and its current version.
