@@ -245,7 +245,7 @@ func (bi *buildingIndex) find(p parsedAddress, q string) []buildingAddr {
 	if p.number != "" {
 		key := compoundKey(p.place, func(k string) bool { _, ok := bi.byCompound[k]; return ok }, bi.compounds)
 		for _, b := range bi.byCompound[key] {
-			if b.number == p.number {
+			if normalizeCompound(b.number) == p.number {
 				out = append(out, b)
 				if len(out) == 5 {
 					return out

@@ -118,7 +118,7 @@ func (ix *lookupIndex) answer(lq lookupQuery, now time.Time) lookupAnswer {
 		// Not a zoned building: find it in the address book, then its zones.
 		for _, b := range ix.buildings.find(pa, nq) {
 			lon, lat := b.lon, b.lat
-			m := addressMatch{Address: b.label, BuildingID: b.id, Lon: &lon, Lat: &lat, Zones: []lookupZone{}}
+			m := addressMatch{Address: ix.buildings.label(b), BuildingID: b.id, Lon: &lon, Lat: &lat, Zones: []lookupZone{}}
 			pt := [2]float64{lon, lat}
 			if z := ix.zonesAt(pt); z != nil {
 				m.Zones, m.InZone = z, true
