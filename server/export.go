@@ -210,7 +210,7 @@ func (o *ogcAPI) exportAddresses(c echo.Context) error {
 	c.Response().WriteHeader(http.StatusOK)
 	w := csv.NewWriter(c.Response())
 	_ = w.Write([]string{"zone_id", "zone_version", "level", "zone_name", "building_id", "unit_id", "district", "street", "community",
-		"compound", "building_number", "unit", "lon", "lat", "since", "earliest_lifting"})
+		"compound", "building_number", "unit", "lon", "lat", "since", "earliest_lifting", "building_name", "source_ref"})
 	err := postgis.Export{S: o.s.store}.Addresses(c.Request().Context(), q.County, q.Level, func(a postgis.AddressRow) error {
 		unit := ""
 		if a.UnitID != nil {
@@ -222,7 +222,7 @@ func (o *ogcAPI) exportAddresses(c echo.Context) error {
 		}
 		return w.Write([]string{strconv.FormatInt(a.ZoneID, 10), strconv.Itoa(a.Version), a.Level, csvText(a.Zone), strconv.FormatInt(a.BuildingID, 10),
 			unit, csvText(a.District), csvText(a.Street), csvText(a.Community), csvText(a.Compound), csvText(a.Number), csvText(a.Unit),
-			a.Lon, a.Lat, since, a.EarliestLifting.Format(time.DateOnly)})
+			a.Lon, a.Lat, since, a.EarliestLifting.Format(time.DateOnly), csvText(a.Name), a.SourceRef})
 	})
 	w.Flush()
 	if err == nil {

@@ -119,46 +119,72 @@ type lookupIndex struct {
 	curTree  rtree.RTreeG[int32]
 	pastTree rtree.RTreeG[int32]
 	ctyTree  rtree.RTreeG[int32]
-	// byCompound maps a compound name to building number to hits.
+	// byCompound maps a place key (placeKey: compound, else street) to
+	// building number to hits; byName a building name (nameKey) to hits.
 	byCompound map[string]map[string][]addrHit
 	compounds  []string // keys of byCompound, longest first
+	byName     map[string][]addrHit
+	names      []string // keys of byName, longest first
 	// buildings are the addresses of all buildings, kept across rebuilds
 	// while the buildings layer does not move.
 	buildings *buildingIndex
 }
 
-// buildingIndex is the address book of every building with a compound
-// name: address -> building -> point, for addresses outside every zone.
+// buildingIndex is the address book of every building a query can name:
+// by compound (or, without one, street) and number, and by building name;
+// address -> building -> point, for addresses outside every zone.
 type buildingIndex struct {
-	version    int64
+	version int64
+	// byCompound maps a place key (placeKey: the compound, else the
+	// street) to its numbered buildings.
 	byCompound map[string][]buildingAddr
 	compounds  []string // keys, longest first
-	places     []string // district + street, by buildingAddr.place
+	// byName maps a normalised building name to the buildings of that name
+	// outside compounds (in a compound the number finds them).
+	byName map[string][]buildingAddr
+	names  []string // keys, longest first
+	// places are the district, street and compound of buildings, shared:
+	// buildingAddr.place indexes them.
+	places []zoning.Address
 }
 
-// buildingAddr is one building of the address book (48 bytes: a city of
-// 10^6 buildings takes about 50 MB).
+// buildingAddr is one building of the address book (64 bytes, the names
+// shared through places: a city of 10^6 buildings takes about 70 MB).
 type buildingAddr struct {
 	id       int64
 	place    uint32
-	number   string
+	number   string // as written; its key is normalizeCompound(number)
+	name     string
 	lon, lat float64
 }
 
+// label is the building's address as the notices write it.
+func (bi *buildingIndex) label(b buildingAddr) string {
+	a := bi.places[b.place]
+	a.Number, a.Name, a.BuildingID = b.number, b.name, b.id
+	return zoning.FormatAddressesZh([]zoning.Address{a})
+}
+
 func buildBuildingIndex(ctx context.Context, ns postgis.Notices, version int64) (*buildingIndex, error) {
-	bi := &buildingIndex{version: version, byCompound: map[string][]buildingAddr{}}
-	places := map[string]uint32{}
+	bi := &buildingIndex{version: version, byCompound: map[string][]buildingAddr{}, byName: map[string][]buildingAddr{}}
+	places := map[zoning.Address]uint32{}
 	err := ns.BuildingAddresses(ctx, func(b postgis.BuildingAddress) {
-		key := normalizeCompound(b.Compound)
-		place := b.District + b.Street
-		i, ok := places[place]
+		pl := zoning.Address{District: b.District, Street: b.Street, Compound: b.Compound}
+		i, ok := places[pl]
 		if !ok {
 			i = uint32(len(bi.places))
-			places[place] = i
-			bi.places = append(bi.places, place)
+			places[pl] = i
+			bi.places = append(bi.places, pl)
 		}
-		bi.byCompound[key] = append(bi.byCompound[key], buildingAddr{id: b.BuildingID, place: i,
-			number: b.Number, lon: b.Lon, lat: b.Lat})
+		a := pl
+		a.Number, a.Name = b.Number, b.Name
+		ba := buildingAddr{id: b.BuildingID, place: i, number: b.Number, name: b.Name, lon: b.Lon, lat: b.Lat}
+		if key := placeKey(a); key != "" {
+			bi.byCompound[key] = append(bi.byCompound[key], ba)
+		}
+		if key := nameKey(a); key != "" {
+			bi.byName[key] = append(bi.byName[key], ba)
+		}
 	})
 	if err != nil {
 		return nil, err
@@ -167,6 +193,10 @@ func buildBuildingIndex(ctx context.Context, ns postgis.Notices, version int64) 
 		bi.compounds = append(bi.compounds, k)
 	}
 	sortLongestFirst(bi.compounds)
+	for k := range bi.byName {
+		bi.names = append(bi.names, k)
+	}
+	sortLongestFirst(bi.names)
 	return bi, nil
 }
 
@@ -263,20 +293,16 @@ func buildIndex(ctx context.Context, ns postgis.Notices, prev *lookupIndex) (*lo
 	return ix, nil
 }
 
-// indexAddresses fills byCompound and compounds from the addresses of the
-// current zones.
+// indexAddresses fills byCompound, byName and their keys from the
+// addresses of the current zones.
 func (ix *lookupIndex) indexAddresses() {
 	ix.byCompound = map[string]map[string][]addrHit{}
+	ix.byName = map[string][]addrHit{}
 	for i := range ix.current {
 		for j, a := range ix.current[i].addrs {
-			key := normalizeCompound(a.Compound)
-			if key == "" {
+			key, name := placeKey(a), nameKey(a)
+			if key == "" && name == "" {
 				continue
-			}
-			m := ix.byCompound[key]
-			if m == nil {
-				m = map[string][]addrHit{}
-				ix.byCompound[key] = m
 			}
 			h := addrHit{entry: int32(i), addr: int32(j), unit: a.UnitNumber, name: a.Unit}
 			whole := a
@@ -285,7 +311,18 @@ func (ix *lookupIndex) indexAddresses() {
 			if a.UnitNumber != 0 {
 				h.unitZh = zoning.FormatAddressesZh([]zoning.Address{a})
 			}
-			m[a.Number] = append(m[a.Number], h)
+			if key != "" {
+				m := ix.byCompound[key]
+				if m == nil {
+					m = map[string][]addrHit{}
+					ix.byCompound[key] = m
+				}
+				n := normalizeCompound(a.Number)
+				m[n] = append(m[n], h)
+			}
+			if name != "" {
+				ix.byName[name] = append(ix.byName[name], h)
+			}
 		}
 	}
 	ix.compounds = ix.compounds[:0]
@@ -293,6 +330,11 @@ func (ix *lookupIndex) indexAddresses() {
 		ix.compounds = append(ix.compounds, k)
 	}
 	sortLongestFirst(ix.compounds)
+	ix.names = ix.names[:0]
+	for k := range ix.byName {
+		ix.names = append(ix.names, k)
+	}
+	sortLongestFirst(ix.names)
 }
 
 // zonesAt returns the public zones containing pt.
@@ -348,7 +390,7 @@ func (ix *lookupIndex) pastAt(pt [2]float64, since, now time.Time) []pastZone {
 
 var (
 	fullWidth   = strings.NewReplacer("０", "0", "１", "1", "２", "2", "３", "3", "４", "4", "５", "5", "６", "6", "７", "7", "８", "8", "９", "9", "－", "-", "＃", "#")
-	addrPattern = regexp.MustCompile(`^(.*?)(\d+)(?:号楼|号|栋|幢|座|#)?(?:(\d+|[一二三四五六七八九十]+)单元)?(?:.*)?$`)
+	addrPattern = regexp.MustCompile(`^(.*?)(\d+[a-z]?)(?:号楼|号|栋|幢|座|#)?(?:(\d+|[一二三四五六七八九十]+)单元)?(?:.*)?$`)
 )
 
 func (ix *lookupIndex) countyByID(id int64) *lookupCounty {

@@ -41,8 +41,55 @@ func compoundKey(place string, has func(string) bool, keys []string) string {
 	return ""
 }
 
+// normalizeCompound is the key form of a place, number or name: full-width
+// digits made ASCII, spaces dropped, Latin letters in lower case (people
+// type "im pardiel 16" for Im Pardiel 16).
 func normalizeCompound(s string) string {
-	return strings.Join(strings.Fields(fullWidth.Replace(s)), "")
+	return strings.ToLower(strings.Join(strings.Fields(fullWidth.Replace(s)), ""))
+}
+
+// placeKey is the key a numbered address is found by: its compound, else
+// its street (a house number on a street, as OSM's addr:street +
+// addr:housenumber); "" for a building without number.
+func placeKey(a zoning.Address) string {
+	if a.Number == "" {
+		return ""
+	}
+	if a.Compound != "" {
+		return normalizeCompound(a.Compound)
+	}
+	return normalizeCompound(a.Street)
+}
+
+// nameKey is the key a building is found by its name: named buildings
+// outside compounds (in a compound the number finds it, and the demo
+// city's names only repeat compound and number).
+func nameKey(a zoning.Address) string {
+	if a.Compound != "" || a.Name == "" {
+		return ""
+	}
+	return normalizeCompound(a.Name)
+}
+
+// minNameKey is the shortest name a query may contain rather than equal
+// (a short name such as "Post" would match too many queries).
+const minNameKey = 4
+
+// findName resolves a normalised query to a name key: the query itself,
+// else the longest key of at least minNameKey runes it contains.
+func findName(q string, has func(string) bool, keys []string) string {
+	if q == "" {
+		return ""
+	}
+	if has(q) {
+		return q
+	}
+	for _, k := range keys {
+		if len([]rune(k)) >= minNameKey && strings.Contains(q, k) {
+			return k
+		}
+	}
+	return ""
 }
 
 // parsedAddress is an address query: a compound part, a building number and
@@ -114,18 +161,24 @@ type addressMatch struct {
 	Past       []pastZone    `json:"past,omitempty"`
 }
 
-// indexAddress finds a parsed address among the zoned buildings.
-func (ix *lookupIndex) indexAddress(p parsedAddress) []addressMatch {
-	if p.number == "" {
-		return nil
+// indexAddress finds a parsed address among the zoned buildings: by place
+// and number, else (q: the normalised query) by building name.
+func (ix *lookupIndex) indexAddress(p parsedAddress, q string) []addressMatch {
+	var hits []addrHit
+	var book func(id int64) (float64, float64, bool)
+	if p.number != "" {
+		if key := compoundKey(p.place, func(k string) bool { _, ok := ix.byCompound[k]; return ok }, ix.compounds); key != "" {
+			hits = ix.byCompound[key][p.number]
+			book = func(id int64) (float64, float64, bool) { return ix.buildingPoint(key, id) }
+		}
 	}
-	key := compoundKey(p.place, func(k string) bool { _, ok := ix.byCompound[k]; return ok }, ix.compounds)
-	if key == "" {
-		return nil
-	}
-	hits := ix.byCompound[key][p.number]
 	if len(hits) == 0 {
-		return nil
+		name := findName(q, func(k string) bool { _, ok := ix.byName[k]; return ok }, ix.names)
+		if name == "" {
+			return nil
+		}
+		hits, p.unit = ix.byName[name], 0
+		book = func(id int64) (float64, float64, bool) { return ix.buildingNamePoint(name, id) }
 	}
 	byBuilding := map[int64]*addressMatch{}
 	var order []int64
@@ -142,7 +195,7 @@ func (ix *lookupIndex) indexAddress(p parsedAddress) []addressMatch {
 				addr = h.unitZh
 			}
 			m = &addressMatch{Address: addr, BuildingID: a.BuildingID, InZone: true}
-			if lon, lat, ok := ix.buildingPoint(key, a.BuildingID); ok {
+			if lon, lat, ok := book(a.BuildingID); ok {
 				m.Lon, m.Lat = &lon, &lat
 			}
 			byBuilding[a.BuildingID] = m
@@ -168,6 +221,47 @@ func (ix *lookupIndex) indexAddress(p parsedAddress) []addressMatch {
 	var out []addressMatch
 	for _, id := range order {
 		out = append(out, *byBuilding[id])
+	}
+	return out
+}
+
+// buildingNamePoint is the address book's point of a named building.
+func (ix *lookupIndex) buildingNamePoint(name string, id int64) (float64, float64, bool) {
+	if ix.buildings == nil {
+		return 0, 0, false
+	}
+	for _, b := range ix.buildings.byName[name] {
+		if b.id == id {
+			return b.lon, b.lat, true
+		}
+	}
+	return 0, 0, false
+}
+
+// find finds a parsed address (q: the normalised query) in the address book of every
+// building (at most 5): by place and number, else by name.
+func (bi *buildingIndex) find(p parsedAddress, q string) []buildingAddr {
+	var out []buildingAddr
+	if p.number != "" {
+		key := compoundKey(p.place, func(k string) bool { _, ok := bi.byCompound[k]; return ok }, bi.compounds)
+		for _, b := range bi.byCompound[key] {
+			if normalizeCompound(b.number) == p.number {
+				out = append(out, b)
+				if len(out) == 5 {
+					return out
+				}
+			}
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	name := findName(q, func(k string) bool { _, ok := bi.byName[k]; return ok }, bi.names)
+	for _, b := range bi.byName[name] {
+		out = append(out, b)
+		if len(out) == 5 {
+			break
+		}
 	}
 	return out
 }

@@ -112,27 +112,19 @@ func (ix *lookupIndex) answer(lq lookupQuery, now time.Time) lookupAnswer {
 	}
 	a.Query = lq.q
 	pa := parseAddress(lq.q)
-	a.Matches = ix.indexAddress(pa)
-	if len(a.Matches) == 0 && pa.number != "" && ix.buildings != nil {
+	nq := normalizeCompound(lq.q)
+	a.Matches = ix.indexAddress(pa, nq)
+	if len(a.Matches) == 0 && ix.buildings != nil {
 		// Not a zoned building: find it in the address book, then its zones.
-		bi := ix.buildings
-		key := compoundKey(pa.place, func(k string) bool { _, ok := bi.byCompound[k]; return ok }, bi.compounds)
-		for _, b := range bi.byCompound[key] {
-			if b.number != pa.number {
-				continue
-			}
+		for _, b := range ix.buildings.find(pa, nq) {
 			lon, lat := b.lon, b.lat
-			m := addressMatch{Address: bi.places[b.place] + key + b.number + "号楼", BuildingID: b.id, Lon: &lon, Lat: &lat,
-				Zones: []lookupZone{}}
+			m := addressMatch{Address: ix.buildings.label(b), BuildingID: b.id, Lon: &lon, Lat: &lat, Zones: []lookupZone{}}
 			pt := [2]float64{lon, lat}
 			if z := ix.zonesAt(pt); z != nil {
 				m.Zones, m.InZone = z, true
 			}
 			m.County = ix.countyAt(pt)
 			a.Matches = append(a.Matches, m)
-			if len(a.Matches) == 5 {
-				break
-			}
 		}
 	}
 	for i := range a.Matches {

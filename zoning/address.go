@@ -19,10 +19,14 @@ type Address struct {
 	Compound   string `json:"compound"`
 	// Number is the building number ("73" of 73号楼), or "" when unknown.
 	Number string `json:"number"`
-	// Name is the building's name, used when it has no number.
+	// Name is the building's name (OSM name or addr:housename), used when
+	// it has no number and beside a house number on a street.
 	Name string `json:"name,omitempty"`
 	// BuildingID tells buildings without number or name apart.
 	BuildingID int64 `json:"building_id"`
+	// Ref is where the building came from ("OSM way 123"), written for a
+	// building without number or name so a field team can find it.
+	Ref string `json:"ref,omitempty"`
 	// UnitNumber and Unit name a unit (二单元); 0 and "" for a whole building.
 	UnitNumber int    `json:"unit_number,omitempty"`
 	Unit       string `json:"unit,omitempty"`
@@ -40,8 +44,10 @@ type addrGroup struct {
 func groupAddresses(addrs []Address) []addrGroup {
 	sorted := slices.Clone(addrs)
 	slices.SortStableFunc(sorted, func(a, b Address) int {
+		// Numbered buildings first, then named ones, the unnamed last.
 		return cmp.Or(cmp.Compare(a.District, b.District), cmp.Compare(a.Street, b.Street), cmp.Compare(a.Compound, b.Compound),
-			compareNumbers(a.Number, b.Number), cmp.Compare(a.Name, b.Name), cmp.Compare(a.BuildingID, b.BuildingID),
+			cmpBool(a.Number == "", b.Number == ""), compareNumbers(a.Number, b.Number),
+			cmpBool(a.Name == "", b.Name == ""), cmp.Compare(a.Name, b.Name), cmp.Compare(a.BuildingID, b.BuildingID),
 			cmp.Compare(a.UnitNumber, b.UnitNumber))
 	})
 	var out []addrGroup
@@ -56,6 +62,16 @@ func groupAddresses(addrs []Address) []addrGroup {
 	return out
 }
 
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
 // compareNumbers orders building numbers numerically when both are numbers.
 func compareNumbers(a, b string) int {
 	if numberPattern.MatchString(a) && numberPattern.MatchString(b) {
@@ -68,10 +84,10 @@ func compareNumbers(a, b string) int {
 
 // buildingPart is a whole building or the units of one building.
 type buildingPart struct {
-	number, name string
-	id           int64
-	whole        bool
-	units        []Address
+	number, name, ref string
+	id                int64
+	whole             bool
+	units             []Address
 }
 
 func buildingParts(items []Address) []buildingPart {
@@ -79,7 +95,7 @@ func buildingParts(items []Address) []buildingPart {
 	for _, a := range items {
 		n := len(out)
 		if n == 0 || out[n-1].id != a.BuildingID {
-			out = append(out, buildingPart{number: a.Number, name: a.Name, id: a.BuildingID})
+			out = append(out, buildingPart{number: a.Number, name: a.Name, ref: a.Ref, id: a.BuildingID})
 			n++
 		}
 		if a.UnitNumber == 0 && a.Unit == "" {
@@ -91,10 +107,18 @@ func buildingParts(items []Address) []buildingPart {
 	return out
 }
 
+// A number is a building number of a compound (73号楼, "building 73") when
+// the group has a compound, else a house number on its street (Im Pardiel
+// 16号, "no. 16"): addr:housenumber without a compound numbers the street.
+// Only a numbered building without a name joins a range: a name beside a
+// house number is written with it ("32号（Kunstmuseum Liechtenstein）"). In
+// a compound the name is left out, as the demo's names repeat the number.
+
 // FormatAddressesZh writes addresses as the announcements do, grouped by
 // district > street > compound: "临河区锦绣街道城建花园小区25-28号楼、73号楼二单元；…".
 // Runs of consecutive building numbers become ranges; units of a building
-// not wholly in the zone are listed as "73号楼一单元、三单元".
+// not wholly in the zone are listed as "73号楼一单元、三单元". A building with
+// no number and no name is "无名楼栋（OSM way 123）".
 func FormatAddressesZh(addrs []Address) string {
 	var streets []string
 	var cur, curKey string
@@ -105,12 +129,12 @@ func FormatAddressesZh(addrs []Address) string {
 			cur = ""
 		}
 		if cur == "" {
-			cur = g.district + g.street
+			cur = joinZh(g.district, g.street)
 		} else {
 			cur += "，"
 		}
 		curKey = key
-		cur += g.compound + strings.Join(formatBuildingsZh(buildingParts(g.items)), "、")
+		cur = joinZh(cur, joinZh(g.compound, strings.Join(formatBuildingsZh(buildingParts(g.items), g.compound == ""), "、")))
 	}
 	if cur != "" {
 		streets = append(streets, cur)
@@ -118,7 +142,36 @@ func FormatAddressesZh(addrs []Address) string {
 	return strings.Join(streets, "；")
 }
 
-func formatBuildingsZh(parts []buildingPart) []string {
+// joinZh joins two parts of a Chinese address, with a space between Latin
+// letters or digits ("Im Pardiel 16号") and nothing between Chinese ones.
+func joinZh(a, b string) string {
+	if a == "" || b == "" {
+		return a + b
+	}
+	if latin(a[len(a)-1]) && latin(b[0]) {
+		return a + " " + b
+	}
+	return a + b
+}
+
+func latin(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// numbered reports whether a part joins a range of numbers.
+func (p buildingPart) numbered(house bool) (int, bool) {
+	if !p.whole || !numberPattern.MatchString(p.number) || (house && p.name != "") {
+		return 0, false
+	}
+	n, err := strconv.Atoi(p.number)
+	return n, err == nil
+}
+
+func formatBuildingsZh(parts []buildingPart, house bool) []string {
+	suffix := "号楼"
+	if house {
+		suffix = "号"
+	}
 	var out []string
 	// Whole buildings with numbers: ranges of consecutive numbers.
 	var run []int
@@ -127,16 +180,14 @@ func formatBuildingsZh(parts []buildingPart) []string {
 			return
 		}
 		if len(run) == 1 {
-			out = append(out, fmt.Sprintf("%d号楼", run[0]))
+			out = append(out, fmt.Sprintf("%d%s", run[0], suffix))
 		} else {
-			out = append(out, fmt.Sprintf("%d-%d号楼", run[0], run[len(run)-1]))
+			out = append(out, fmt.Sprintf("%d-%d%s", run[0], run[len(run)-1], suffix))
 		}
 		run = nil
 	}
 	for _, p := range parts {
-		n, err := strconv.Atoi(p.number)
-		numbered := err == nil && numberPattern.MatchString(p.number)
-		if p.whole && numbered {
+		if n, ok := p.numbered(house); ok {
 			if len(run) > 0 && n == run[len(run)-1]+1 {
 				run = append(run, n)
 				continue
@@ -146,7 +197,7 @@ func formatBuildingsZh(parts []buildingPart) []string {
 			continue
 		}
 		flush()
-		label := buildingLabelZh(p)
+		label := buildingLabelZh(p, house)
 		if p.whole {
 			out = append(out, label)
 			continue
@@ -161,14 +212,20 @@ func formatBuildingsZh(parts []buildingPart) []string {
 	return out
 }
 
-func buildingLabelZh(p buildingPart) string {
+func buildingLabelZh(p buildingPart, house bool) string {
 	switch {
-	case p.number != "":
+	case p.number != "" && !house:
 		return p.number + "号楼"
+	case p.number != "" && p.name != "":
+		return p.number + "号（" + p.name + "）"
+	case p.number != "":
+		return p.number + "号"
 	case p.name != "":
 		return p.name
+	case p.ref != "":
+		return "无名楼栋（" + p.ref + "）"
 	}
-	return fmt.Sprintf("（楼栋编号%d）", p.id)
+	return fmt.Sprintf("无名楼栋（编号%d）", p.id)
 }
 
 func unitLabelZh(u Address) string {
@@ -205,7 +262,7 @@ func FormatAddressesEn(addrs []Address) string {
 			cur += "; "
 		}
 		curKey = key
-		items := formatBuildingsEn(buildingParts(g.items))
+		items := formatBuildingsEn(buildingParts(g.items), g.compound == "")
 		if g.compound != "" {
 			cur += g.compound + " "
 		}
@@ -224,23 +281,25 @@ func or(a, b string) string {
 	return b
 }
 
-func formatBuildingsEn(parts []buildingPart) []string {
+func formatBuildingsEn(parts []buildingPart, house bool) []string {
+	one, many := "building", "buildings"
+	if house {
+		one, many = "no.", "nos."
+	}
 	var out []string
 	var run []int
 	flush := func() {
 		switch len(run) {
 		case 0:
 		case 1:
-			out = append(out, fmt.Sprintf("building %d", run[0]))
+			out = append(out, fmt.Sprintf("%s %d", one, run[0]))
 		default:
-			out = append(out, fmt.Sprintf("buildings %d-%d", run[0], run[len(run)-1]))
+			out = append(out, fmt.Sprintf("%s %d-%d", many, run[0], run[len(run)-1]))
 		}
 		run = nil
 	}
 	for _, p := range parts {
-		n, err := strconv.Atoi(p.number)
-		numbered := err == nil && numberPattern.MatchString(p.number)
-		if p.whole && numbered {
+		if n, ok := p.numbered(house); ok {
 			if len(run) > 0 && n == run[len(run)-1]+1 {
 				run = append(run, n)
 				continue
@@ -250,13 +309,18 @@ func formatBuildingsEn(parts []buildingPart) []string {
 			continue
 		}
 		flush()
-		label := "building " + p.number
+		var label string
 		switch {
+		case p.number != "" && house && p.name != "":
+			label = fmt.Sprintf("%s %s (%s)", one, p.number, p.name)
 		case p.number != "":
+			label = one + " " + p.number
 		case p.name != "":
 			label = p.name
+		case p.ref != "":
+			label = "unnamed building (" + p.ref + ")"
 		default:
-			label = fmt.Sprintf("building #%d", p.id)
+			label = fmt.Sprintf("unnamed building (no. %d)", p.id)
 		}
 		if p.whole {
 			out = append(out, label)
@@ -276,6 +340,25 @@ func formatBuildingsEn(parts []buildingPart) []string {
 	return out
 }
 
+// SourceRef is how a field team finds a building in its source: "OSM way
+// 123" for an element of an OpenStreetMap import (source ids "n123",
+// "w123", "r123"), else "source id"; "" when the building has no source id.
+func SourceRef(source, sourceID string) string {
+	if sourceID == "" {
+		return ""
+	}
+	if m := osmIDPattern.FindStringSubmatch(sourceID); m != nil && strings.Contains(strings.ToLower(source), "osm") {
+		kind := map[string]string{"n": "node", "w": "way", "r": "relation"}[m[1]]
+		return "OSM " + kind + " " + m[2]
+	}
+	if source == "" {
+		return sourceID
+	}
+	return source + " " + sourceID
+}
+
+var osmIDPattern = regexp.MustCompile(`^([nwr])([0-9]+)$`)
+
 // ShortAreaDesc is a short description of a zone for CAP <areaDesc> and
 // listings: the first compound (or street) and how many more places.
 func ShortAreaDesc(z ZoneText, lang string) string {
@@ -284,21 +367,21 @@ func ShortAreaDesc(z ZoneText, lang string) string {
 		return z.Name
 	}
 	g := groups[0]
-	first := g.street + g.compound
+	first := joinZh(g.street, g.compound)
 	if lang == "en" {
 		first = strings.TrimSpace(or(g.streetEn, g.street) + " " + g.compound)
 	}
 	var items []string
 	if lang == "en" {
-		items = formatBuildingsEn(buildingParts(g.items))
+		items = formatBuildingsEn(buildingParts(g.items), g.compound == "")
 	} else {
-		items = formatBuildingsZh(buildingParts(g.items))
+		items = formatBuildingsZh(buildingParts(g.items), g.compound == "")
 	}
 	if len(items) > 0 {
 		if lang == "en" {
 			first += " " + items[0]
 		} else {
-			first += items[0]
+			first = joinZh(first, items[0])
 		}
 	}
 	more := len(items) - 1

@@ -54,6 +54,9 @@ type PublicZone struct {
 	// MeasuresZh and MeasuresEn are the level's measures from the rule set.
 	MeasuresZh string `json:"measures_zh"`
 	MeasuresEn string `json:"measures_en"`
+	// PopulationEstimated: Population is (partly) an estimate, not a count
+	// (see ZoneVersion.PopulationEstimated); the page writes "约" / "about".
+	PopulationEstimated bool `json:"population_estimated"`
 	// Since is when the zone's first notice took effect.
 	Since    time.Time  `json:"since"`
 	BBox     [4]float64 `json:"bbox"`

@@ -267,6 +267,9 @@ type Screening struct {
 	// PartialReason. A partial round never makes a zone eligible.
 	Partial       bool   `json:"partial_coverage"`
 	PartialReason string `json:"partial_reason,omitempty"`
+	// PopulationEstimated: Population is the zone's estimated population
+	// (the importer's, see ZoneVersion.PopulationEstimated), not a count.
+	PopulationEstimated bool `json:"population_estimated"`
 }
 
 // NewScreening records a round. Population defaults to the zone's. A round

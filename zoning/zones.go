@@ -70,6 +70,10 @@ type ZoneVersion struct {
 	Author            string     `json:"author"`
 	Reason            string     `json:"reason"`
 	PublishedNoticeID *int64     `json:"published_notice_id"`
+	// PopulationEstimated: some members' population is an estimate (the
+	// importer's footprint × floors × density, buildings.population_derived)
+	// rather than a count; screens mark the figure "约 / est.".
+	PopulationEstimated bool `json:"population_estimated"`
 }
 
 // Zone is a risk zone: its identity and lineage, and its current version.

@@ -577,6 +577,11 @@ try {
   await step('record a screening round; the lifting countdown shows', async () => {
     await page.click('[data-tab=zone]');
     await page.waitForSelector('[data-testid=countdown]');
+    // The form asks for the people actually tested: nothing prefilled.
+    check(await page.inputValue('#scrTested') === '', 'the tested field is empty, not the zone population');
+    await page.click('[data-testid=record-screening]');
+    await waitMsg(/实际检测人数|actually tested/, 'err');
+    await page.fill('#scrTested', await page.evaluate(() => String(window.rzApp.S.zone.current.population)));
     await page.click('[data-testid=record-screening]');
     await waitMsg(/^(已登记筛查|Screening recorded)$/, 'ok');
     const countdown = await text('[data-testid=countdown]');
@@ -839,6 +844,7 @@ try {
       // The rule counts the round of the earliest lifting date (day 5 after
       // the last infection): recorded late, everyone negative.
       await page.fill('#scrDate', z.earliest);
+      await page.fill('#scrTested', await page.evaluate(() => String(window.rzApp.S.zone.current.population)));
       await page.click('[data-testid=record-screening]');
       await waitMsg(/^(已登记筛查|Screening recorded)$/, 'ok');
       z.eligible = await page.evaluate(() => !!window.rzApp.S.lifting.eligible);

@@ -71,7 +71,7 @@ func FormatAdminLevels(m map[int]string) string {
 // Kind by the building value (see buildingKinds; "yes" and unknown dwelling
 // values count as residential, the schema default, because most buildings of
 // a Chinese city are tagged building=yes and are homes). Address parts:
-// name; addr:district (or addr:city_district) → addr_district; addr:street →
+// name (else addr:housename, a house named instead of numbered); addr:district (or addr:city_district) → addr_district; addr:street →
 // addr_street; addr:neighbourhood, addr:quarter or addr:suburb →
 // addr_community; addr:place (an estate named instead of a street) →
 // addr_compound; addr:housenumber → addr_number. building:levels →
@@ -326,7 +326,7 @@ func buildingRow(sid string, tags posm.Tags, g orb.Geometry) stageRow {
 		}
 	}
 	row := stageRow{
-		layer: "buildings", sourceID: sid, kind: kind, name: tags.Find("name"),
+		layer: "buildings", sourceID: sid, kind: kind, name: first(tags, "name", "addr:housename"),
 		addrDistrict:  first(tags, "addr:district", "addr:city_district"),
 		addrStreet:    tags.Find("addr:street"),
 		addrCommunity: first(tags, "addr:neighbourhood", "addr:quarter", "addr:suburb"),

@@ -492,17 +492,20 @@ func (e Export) LookupList(ctx context.Context, county int64, level string) ([]L
 
 // AddressRow is one line of the address CSV.
 type AddressRow struct {
-	ZoneID          int64
-	Version         int
-	Level, Zone     string
-	BuildingID      int64
-	UnitID          *int64
-	District        string
-	Street          string
-	Community       string
-	Compound        string
-	Number          string
-	Unit            string
+	ZoneID      int64
+	Version     int
+	Level, Zone string
+	BuildingID  int64
+	UnitID      *int64
+	District    string
+	Street      string
+	Community   string
+	Compound    string
+	Number      string
+	Unit        string
+	// Name is the building's name; SourceRef where it came from
+	// ("OSM way 123", zoning.SourceRef), for buildings without a number.
+	Name, SourceRef string
 	Lon, Lat        string // 7 decimals
 	Since           *time.Time
 	EarliestLifting time.Time
@@ -517,10 +520,12 @@ func (e Export) Addresses(ctx context.Context, county int64, level string, fn fu
 	defer rows.Close()
 	for rows.Next() {
 		var a AddressRow
+		var source, sourceID string
 		if err := rows.Scan(&a.ZoneID, &a.Version, &a.Level, &a.Zone, &a.BuildingID, &a.UnitID, &a.District, &a.Street,
-			&a.Community, &a.Compound, &a.Number, &a.Unit, &a.Lon, &a.Lat, &a.Since, &a.EarliestLifting); err != nil {
+			&a.Community, &a.Compound, &a.Number, &a.Unit, &a.Name, &source, &sourceID, &a.Lon, &a.Lat, &a.Since, &a.EarliestLifting); err != nil {
 			return fmt.Errorf("address list: %w", err)
 		}
+		a.SourceRef = zoning.SourceRef(source, sourceID)
 		if err := fn(a); err != nil {
 			return err
 		}

@@ -96,7 +96,7 @@ func (n Notices) PublicZones(ctx context.Context, county, zone int64) ([]zoning.
 		var since *time.Time
 		var geo string
 		if err := rows.Scan(&z.ZoneID, &z.Version, &z.CountyID, &z.County, &z.CountyEn, &z.Name, &z.Level, &z.Status, &z.Population,
-			&clock, &earliest, &since, &z.BBox[0], &z.BBox[1], &z.BBox[2], &z.BBox[3], &geo); err != nil {
+			&clock, &earliest, &since, &z.BBox[0], &z.BBox[1], &z.BBox[2], &z.BBox[3], &geo, &z.PopulationEstimated); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("public zones: %w", err)
 		}

@@ -303,10 +303,12 @@ func addresses(ctx context.Context, q querier, ids []int64, versions []int32) (m
 	for rows.Next() {
 		var zone int64
 		var a zoning.Address
+		var source, sourceID string
 		if err := rows.Scan(&zone, &a.BuildingID, &a.District, &a.DistrictEn, &a.Street, &a.StreetEn, &a.Compound, &a.Number,
-			&a.Name, &a.UnitNumber, &a.Unit); err != nil {
+			&a.Name, &a.UnitNumber, &a.Unit, &source, &sourceID); err != nil {
 			return nil, fmt.Errorf("addresses of zones: %w", err)
 		}
+		a.Ref = zoning.SourceRef(source, sourceID)
 		out[zone] = append(out[zone], a)
 	}
 	return out, rows.Err()

@@ -50,10 +50,13 @@ func (z Zones) now() time.Time {
 }
 
 // versionSelect reads zone versions as zoning.ZoneVersion (see scanVersion).
+// population_estimated comes from the members' population_derived flags.
 const versionSelect = `SELECT v.zone_id, z.county_id, v.version, v.level, v.status, v.change, v.name,
 	ST_AsGeoJSON(ST_ForcePolygonCCW(v.geom), 7), v.building_ids, v.unit_ids, v.population, v.staff_required, v.area_m2,
 	v.rule_set_id, v.clock_start, v.clock_reason, v.clock_start + r.clean_days, v.valid_from, v.valid_to,
-	v.author_id, coalesce(u.username, ''), v.reason, v.published_notice_id
+	v.author_id, coalesce(u.username, ''), v.reason, v.published_notice_id,
+	EXISTS (SELECT 1 FROM buildings b WHERE b.id = ANY (v.building_ids) AND b.population_derived)
+	OR EXISTS (SELECT 1 FROM units un WHERE un.id = ANY (v.unit_ids) AND un.population_derived)
 FROM zone_versions v
 JOIN zones z ON z.id = v.zone_id
 JOIN rule_sets r ON r.id = v.rule_set_id
@@ -66,7 +69,7 @@ func scanVersion(row pgx.Row) (zoning.ZoneVersion, error) {
 	var clock, earliest time.Time
 	err := row.Scan(&v.ZoneID, &v.CountyID, &v.Version, &v.Level, &v.Status, &v.Change, &v.Name, &geo, &v.BuildingIDs,
 		&v.UnitIDs, &v.Population, &v.StaffRequired, &v.AreaM2, &v.RuleSetID, &clock, &v.ClockReason, &earliest,
-		&v.ValidFrom, &v.ValidTo, &v.AuthorID, &v.Author, &v.Reason, &v.PublishedNoticeID)
+		&v.ValidFrom, &v.ValidTo, &v.AuthorID, &v.Author, &v.Reason, &v.PublishedNoticeID, &v.PopulationEstimated)
 	if err != nil {
 		return v, err
 	}

@@ -70,6 +70,11 @@ func (z Zones) AddScreening(ctx context.Context, origin zoning.Origin, id int64,
 			actorID(origin), at, st.version, st.population, reason).Scan(&out.ID); err != nil {
 			return fmt.Errorf("insert screening: %w", err)
 		}
+		if pop == st.population { // the zone's population, maybe an estimate (as screenings_list reads it)
+			if err := tx.QueryRow(ctx, query("zone_version_estimated"), st.id, st.version).Scan(&out.PopulationEstimated); err != nil {
+				return fmt.Errorf("population of zone %d: %w", st.id, err)
+			}
+		}
 		result := map[string]any{"screening_id": out.ID, "round_date": day, "population": pop, "tested": ns.Tested, "positives": ns.Positives,
 			"zone_version": st.version, "zone_population": st.population, "partial_coverage": partial}
 		if ns.Positives > 0 && day.After(st.clock) {
@@ -111,9 +116,7 @@ type querier interface {
 }
 
 func listScreenings(ctx context.Context, q querier, id int64) ([]zoning.Screening, error) {
-	rows, err := q.Query(ctx, `SELECT id, zone_id, round_date, population, tested, negatives, positives, recorded_by, recorded_at,
-			coalesce(zone_version, 0), coalesce(zone_population, 0), coalesce(partial_reason, '')
-		FROM screenings WHERE zone_id = $1 ORDER BY round_date, id`, id)
+	rows, err := q.Query(ctx, query("screenings_list"), id)
 	if err != nil {
 		return nil, fmt.Errorf("list screenings of zone %d: %w", id, err)
 	}
@@ -121,7 +124,7 @@ func listScreenings(ctx context.Context, q querier, id int64) ([]zoning.Screenin
 		var s zoning.Screening
 		var d time.Time
 		err := r.Scan(&s.ID, &s.ZoneID, &d, &s.Population, &s.Tested, &s.Negatives, &s.Positives, &s.RecordedBy, &s.RecordedAt,
-			&s.ZoneVersion, &s.ZonePopulation, &s.PartialReason)
+			&s.ZoneVersion, &s.ZonePopulation, &s.PartialReason, &s.PopulationEstimated)
 		s.RoundDate, s.Partial = zoning.AsDate(d), s.PartialReason != ""
 		return s, err
 	})

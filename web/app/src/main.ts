@@ -2,18 +2,21 @@
 // vertices or draw with snapping), see versions and diffs, record
 // screenings, lift, and publish with a preview of the notice, CAP and Atom.
 import maplibregl, { type Map as MLMap, type MapMouseEvent, type GeoJSONSource } from 'maplibre-gl';
-import { TerraDraw, TerraDrawPolygonMode, TerraDrawSelectMode, type TerraDrawMouseEvent } from 'terra-draw';
-import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
+import type { TerraDraw } from 'terra-draw';
 import { api, ApiError, setCSRF } from './api';
 import { t, setLang, getLang, type Lang } from './i18n';
-import { snap, type Pt } from './snap';
 import { splitForDraw, joinFromDraw, GeometryError, bbox, type Areal } from './geom';
 import { errorText, geometryReason } from './errors';
 import { zoneFilterExpr, zoneStatusQuery } from './zonefilter';
 import { S, history, footprints, $, esc, role, isExpert, isPublisher, type Me, type County, type Target, type Tab, type Tool, type Draft } from './state';
 import { proposalsPanel } from './panel_proposals';
 import { zonePanel } from './panel_zone';
-import { historyPanel, layersPanel, publishPanel, layerGroups, barrierKinds } from './panels';
+import { historyPanel, layersPanel, publishPanel, layerGroups } from './panels';
+import { addAppLayers, createDraw, firstRenderMark } from './drawing';
+import { loginForm } from './login';
+import { bindKeys } from './keys';
+import { searchCounty } from './search';
+import { readScreening } from './screening';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 
@@ -25,7 +28,6 @@ let draw: TerraDraw | null = null;
 const app = { S, history, get map() { return map; }, get draw() { return draw; }, firstRender: 0, mapLoadMs: 0, ready: false,
   loadDrawGeometry: (g: Areal) => loadDrawGeometry(g) };
 (window as any).rzApp = app;
-
 
 function toast(text: string) {
   const el = $('#toast');
@@ -60,26 +62,7 @@ async function start() {
 }
 
 function showLogin(err = '') {
-  const el = $('#login');
-  el.hidden = false;
-  el.innerHTML = `<form id="loginForm"><h1>${esc(t('app'))}</h1>
-    ${err ? `<div class="msg err" role="alert">${esc(err)}</div>` : ''}
-    <label class="f">${esc(t('username'))}<input name="username" autocomplete="username" required></label>
-    <label class="f">${esc(t('password'))}<input name="password" type="password" autocomplete="current-password" required></label>
-    <div class="row"><button class="primary" type="submit">${esc(t('login'))}</button>
-    <button type="button" id="loginLang">${esc(t('lang'))}</button></div></form>`;
-  $('#loginLang').onclick = () => { switchLang(); showLogin(err); };
-  $<HTMLFormElement>('#loginForm').onsubmit = async (ev) => {
-    ev.preventDefault();
-    const fd = new FormData(ev.target as HTMLFormElement);
-    try {
-      const me = await api<Me>('POST', '/api/v1/auth/login', { username: fd.get('username'), password: fd.get('password') });
-      if (!['expert', 'publisher', 'admin'].includes(me.role)) { showLogin(`role ${me.role}`); return; }
-      await signedIn(me);
-    } catch (e) {
-      showLogin(errorText(e));
-    }
-  };
+  loginForm(err, { lang: () => { switchLang(); showLogin(err); }, retry: showLogin, signedIn });
 }
 
 async function signedIn(me: Me) {
@@ -110,20 +93,7 @@ async function signedIn(me: Me) {
   markFirstRender();
 }
 
-/** markFirstRender records the first frame after the app's own layers got
- * their data (the zones for experts): performance.now() is the time since
- * navigation start, so a reload with a session measures the whole first
- * render (HTML, scripts, style, tiles, API, drawing). */
-function markFirstRender() {
-  if (app.ready) return;
-  map.once('idle', () => {
-    performance.mark('rz-first-render');
-    app.firstRender = performance.now();
-    app.ready = true;
-    document.body.dataset.ready = 'true';
-  });
-  map.triggerRepaint();
-}
+function markFirstRender() { firstRenderMark(map, app); }
 
 function switchLang() {
   const l: Lang = getLang() === 'zh' ? 'en' : 'zh';
@@ -164,21 +134,9 @@ function renderTop() {
 }
 
 async function search(q: string) {
-  const ul = $('#results');
-  if (!q.trim()) { ul.hidden = true; return; }
-  await guard(async () => {
-    const fc = await api('GET', `/api/v1/app/search?county=${S.county}&q=${encodeURIComponent(q)}`);
-    ul.innerHTML = fc.features.length === 0 ? `<li>${esc(t('notFound'))}</li>` :
-      fc.features.map((f: any, i: number) => `<li data-i="${i}">${esc(f.properties.address || f.properties.name || '#' + f.id)} <span class="muted">${esc(t('population'))} ${f.properties.population}</span></li>`).join('');
-    ul.hidden = false;
-    ul.onclick = (e) => {
-      const li = (e.target as HTMLElement).closest('li');
-      const f = li && fc.features[Number(li.dataset.i)];
-      if (!f) return;
-      ul.hidden = true;
-      setData('rz-search', { type: 'FeatureCollection', features: [f] });
-      map.flyTo({ center: f.properties.center, zoom: 17 });
-    };
+  await searchCounty(q, guard, (f) => {
+    setData('rz-search', { type: 'FeatureCollection', features: [f] });
+    map.flyTo({ center: f.properties.center, zoom: 17 });
   });
 }
 
@@ -208,7 +166,6 @@ function renderSide() {
   side.querySelectorAll<HTMLButtonElement>('[data-tab]').forEach((b) => (b.onclick = () => { S.tab = b.dataset.tab as Tab; S.msg = null; renderSide(); }));
   bindSide(side);
 }
-
 
 function bindSide(side: HTMLElement) {
   const on = (sel: string, fn: (el: HTMLElement) => void) => side.querySelectorAll<HTMLElement>(sel).forEach((el) => (el.onclick = () => fn(el)));
@@ -254,9 +211,9 @@ function bindSide(side: HTMLElement) {
   on('#reapply', () => guard(reapply));
   on('[data-version]', (el) => guard(() => showDiff(Number(el.dataset.version))));
   on('#recordScreening', () => guard(async () => {
-    const res = await api('POST', `/api/v1/zones/${S.zone.id}/screenings`, {
-      round_date: val('scrDate'), tested: Number(val('scrTested')), negatives: Number(val('scrNeg')), positives: Number(val('scrPos')),
-    });
+    const form = readScreening({ date: val('scrDate'), tested: val('scrTested'), negatives: val('scrNeg'), positives: val('scrPos') });
+    if ('error' in form) { setMsg('err', t(form.error)); return; }
+    const res = await api('POST', `/api/v1/zones/${S.zone.id}/screenings`, form.body);
     S.lifting = res.lifting;
     setMsg('ok', t('recorded'));
   }));
@@ -316,17 +273,7 @@ async function initMap() {
   if (!map.isStyleLoaded()) await new Promise<void>((res) => map.once('style.load', () => res()));
   app.mapLoadMs = performance.now() - t0;
   performance.mark('rz-style-load');
-  const level = ['match', ['get', 'level'], 'high', '#d7301f', 'medium', '#fc8d59', '#fdcc8a'] as any;
-  for (const s of ['rz-zones', 'rz-proposals', 'rz-barriers', 'rz-delta', 'rz-other', 'rz-search']) map.addSource(s, { type: 'geojson', data: empty as any });
-  map.addLayer({ id: 'rz-proposals-fill', type: 'fill', source: 'rz-proposals', paint: { 'fill-color': '#6a51a3', 'fill-opacity': ['case', ['boolean', ['get', 'sel'], false], 0.3, 0.12] } });
-  map.addLayer({ id: 'rz-proposals-line', type: 'line', source: 'rz-proposals', paint: { 'line-color': '#6a51a3', 'line-width': ['case', ['boolean', ['get', 'sel'], false], 3, 1.5], 'line-dasharray': [2, 1] } });
-  map.addLayer({ id: 'rz-zones-fill', type: 'fill', source: 'rz-zones', paint: { 'fill-color': level, 'fill-opacity': 0.3 } });
-  map.addLayer({ id: 'rz-zones-line', type: 'line', source: 'rz-zones', paint: { 'line-color': ['case', ['boolean', ['get', 'sel'], false], '#1d4ed8', level], 'line-width': ['case', ['boolean', ['get', 'sel'], false], 3.5, 2] } });
-  map.addLayer({ id: 'rz-barriers-line', type: 'line', source: 'rz-barriers', paint: { 'line-color': '#f97316', 'line-width': 5, 'line-opacity': 0.85 } });
-  map.addLayer({ id: 'rz-delta-fill', type: 'fill', source: 'rz-delta', paint: { 'fill-color': ['match', ['get', 'd'], 'add', '#16a34a', '#dc2626'], 'fill-opacity': 0.75 } });
-  map.addLayer({ id: 'rz-delta-line', type: 'line', source: 'rz-delta', paint: { 'line-color': ['match', ['get', 'd'], 'add', '#14532d', '#7f1d1d'], 'line-width': 1.5 } });
-  map.addLayer({ id: 'rz-other-line', type: 'line', source: 'rz-other', paint: { 'line-color': '#ea580c', 'line-width': 3, 'line-dasharray': [1, 1] } });
-  map.addLayer({ id: 'rz-search-line', type: 'line', source: 'rz-search', paint: { 'line-color': '#0ea5e9', 'line-width': 4 } });
+  addAppLayers(map, empty);
   // Footprints are drawn from z14: at the county overview they are specks,
   // and skipping them keeps the first render fast in a city of a million.
   if (map.getLayer('buildings')) map.setLayerZoomRange('buildings', 14, 24);
@@ -569,46 +516,9 @@ function onDrawFinish(id: string | number, ctx: { action: string; mode: string }
 }
 
 function initDraw() {
-  const snapFn = (ev: TerraDrawMouseEvent) => {
-    const tol = 12;
-    const p: Pt = [ev.containerX, ev.containerY];
-    const box: [[number, number], [number, number]] = [[p[0] - tol, p[1] - tol], [p[0] + tol, p[1] + tol]];
-    const vertices: Pt[] = [];
-    const lines: Pt[][] = [];
-    const proj = (c: number[]): Pt => { const q = map.project(c as [number, number]); return [q.x, q.y]; };
-    for (const f of map.queryRenderedFeatures(box, { layers: ['buildings'] })) {
-      const g: any = f.geometry;
-      const polys = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
-      for (const poly of polys) for (const ring of poly) for (const c of ring) vertices.push(proj(c));
-    }
-    const barrierLayers = barrierKinds.flatMap((k) => layerGroups[k]).filter((id) => map.getLayer(id));
-    for (const f of map.queryRenderedFeatures(box, { layers: barrierLayers })) {
-      const g: any = f.geometry;
-      const ls = g.type === 'LineString' ? [g.coordinates] : g.type === 'MultiLineString' ? g.coordinates : g.type === 'Polygon' ? g.coordinates : [];
-      for (const l of ls) lines.push(l.map(proj));
-    }
-    const s = snap(p, vertices, lines, tol);
-    if (!s) return undefined;
-    const ll = map.unproject(s.point as [number, number]);
-    return [Math.round(ll.lng * 1e6) / 1e6, Math.round(ll.lat * 1e6) / 1e6];
-  };
-  (app as any).snapAt = (x: number, y: number) => snapFn({ containerX: x, containerY: y } as TerraDrawMouseEvent);
-  const polygonFlags = {
-    feature: {
-      draggable: false,
-      coordinates: { draggable: true, midpoints: true, deletable: true, snappable: { toCustom: snapFn } },
-    },
-  };
-  draw = new TerraDraw({
-    adapter: new TerraDrawMapLibreGLAdapter({ map, coordinatePrecision: 6 }),
-    modes: [
-      new TerraDrawSelectMode({ flags: { polygon: polygonFlags }, keyEvents: null }),
-      new TerraDrawPolygonMode({ snapping: { toCustom: snapFn }, keyEvents: null } as any),
-    ],
-  });
-  draw.start();
-  draw.setMode('static');
-  draw.on('finish', (id, ctx: any) => onDrawFinish(id, ctx));
+  const made = createDraw(map, (id, ctx) => onDrawFinish(id, ctx));
+  draw = made.draw;
+  (app as any).snapAt = made.snapAt;
 }
 
 async function save(reason: string) {
@@ -685,19 +595,6 @@ async function showDiff(version: number) {
 
 // ---- keyboard -------------------------------------------------------------------
 
-document.addEventListener('keydown', (e) => {
-  const inField = (e.target as HTMLElement)?.closest?.('input, textarea, select');
-  const k = e.key.toLowerCase();
-  if ((e.ctrlKey || e.metaKey) && k === 'z') { e.preventDefault(); if (e.shiftKey) redo(); else undo(); return; }
-  if ((e.ctrlKey || e.metaKey) && k === 'y') { e.preventDefault(); redo(); return; }
-  if ((e.ctrlKey || e.metaKey) && k === 's') {
-    e.preventDefault();
-    if (S.target) void guard(() => save(($<HTMLInputElement>('#editReason')?.value ?? '').trim()));
-    return;
-  }
-  if (inField || e.ctrlKey || e.metaKey || e.altKey || !S.target) return;
-  const tools: Record<string, Tool> = { b: 'buildings', v: 'vertex', p: 'draw', h: 'hole', escape: 'none' };
-  if (tools[k]) { e.preventDefault(); setTool(tools[k]); }
-});
+bindKeys({ undo, redo, setTool, save: () => void guard(() => save(($<HTMLInputElement>('#editReason')?.value ?? '').trim())) });
 
 start().catch((e) => showLogin(String(e)));

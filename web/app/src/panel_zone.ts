@@ -1,14 +1,17 @@
-// The zone panel: a zone's numbers, its editor, lifting and screenings.
+// The zone panel: a zone's numbers (an estimated population marked), its
+// editor, lifting and screenings (the form asks for the count actually
+// tested, with the zone population beside it as a reference).
 import { t } from './i18n';
 import { S, esc, fmt } from './state';
 
 import { editorBlock } from './panel_proposals';
+import { popText } from './screening';
 
 export function zonePanel(): string {
   const z = S.zone;
   const zs = (window as any).rzZones?.features ?? [];
   const pick = `<h3>${esc(t('zones'))}</h3>${zs.map((f: any) => `<div class="card ${z?.id === f.properties.zone_id ? 'sel' : ''}" data-zone="${f.properties.zone_id}" data-testid="zone-card">
-      <span class="t">${esc(f.properties.name)}</span> <span class="muted">#${f.properties.zone_id} v${f.properties.version} · ${esc(t('population'))} ${fmt(f.properties.population)}</span></div>`).join('')}`;
+      <span class="t">${esc(f.properties.name)}</span> <span class="muted">#${f.properties.zone_id} v${f.properties.version} · ${esc(t('population'))} ${esc(popText(f.properties.population, !!f.properties.population_estimated))}</span></div>`).join('')}`;
   if (!z) return `<h2>${esc(t('tab.zone'))}</h2><p class="muted">${esc(t('noZone'))}</p>${pick}`;
   const c = z.current;
   const l = S.lifting;
@@ -24,15 +27,16 @@ export function zonePanel(): string {
   const active = z.status === 'active';
   return `<h2 data-testid="zone-title">${esc(c.name)} <span class="muted">#${z.id} · ${esc(t('version'))} ${z.current_version} · ${esc(t('status.' + z.status))}</span></h2>
     <dl class="nums"><dt>${esc(t('level'))}</dt><dd>${esc(t('level.' + c.level))}</dd>
-    <dt>${esc(t('population'))}</dt><dd data-testid="zone-population">${fmt(c.population)}</dd><dt>${esc(t('staff'))}</dt><dd>${fmt(c.staff_required)}</dd>
+    <dt>${esc(t('population'))}</dt><dd data-testid="zone-population"${c.population_estimated ? ` title="${esc(t('estimatedHint'))}"` : ''}>${esc(popText(c.population, !!c.population_estimated))}</dd><dt>${esc(t('staff'))}</dt><dd>${fmt(c.staff_required)}</dd>
     <dt>${esc(t('buildings'))}</dt><dd>${fmt(c.building_ids.length)}</dd><dt>${esc(t('area'))}</dt><dd>${fmt(Math.round(c.area_m2))} m²</dd></dl>
     ${active && !S.target ? `<button class="primary" id="startEdit" data-testid="start-edit">${esc(t('edit'))}</button>` : ''}
     ${S.target?.kind === 'zone' ? editorBlock() : ''}
     ${lift}
     ${active ? `<h3>${esc(t('screening'))}</h3>
     <div class="row"><label>${esc(t('roundDate'))} <input id="scrDate" type="date" value="${esc(l?.today ?? '')}"></label></div>
-    <div class="row"><label>${esc(t('tested'))} <input id="scrTested" type="number" min="0" value="${c.population}" size="6"></label>
-    <label>${esc(t('negatives'))} <input id="scrNeg" type="number" min="0" value="${c.population}" size="6"></label>
+    <div class="row"><label>${esc(t('tested'))} <input id="scrTested" type="number" min="0" step="1" value="" placeholder="${esc(t('testedHint'))}" required size="6"></label>
+    <span class="muted" data-testid="scr-population">${esc(t('popReference', { n: popText(c.population, !!c.population_estimated) }))}</span></div>
+    <div class="row"><label>${esc(t('negatives'))} <input id="scrNeg" type="number" min="0" step="1" value="" size="6"></label>
     <label>${esc(t('positives'))} <input id="scrPos" type="number" min="0" value="0" size="4"></label></div>
     <button id="recordScreening" data-testid="record-screening">${esc(t('record'))}</button>
     <h3>${esc(t('lift'))}</h3><label class="f">${esc(t('reason'))}<input id="liftReason"></label><button class="danger" id="lift">${esc(t('lift'))}</button>` : ''}

@@ -3,6 +3,7 @@ import { t } from './i18n';
 import { S, esc, fmt, isExpert } from './state';
 
 import { zoneLevels, zoneStatuses } from './zonefilter';
+import { popText } from './screening';
 
 export function historyPanel(): string {
   const z = S.zone;
@@ -62,6 +63,7 @@ export function publishPanel(): string {
   if (p) {
     body = p.notices.length === 0 ? `<p class="muted" data-testid="nothing-pending">${esc(t('nothingPending'))}</p>` : p.notices.map((n: any) => `<div class="card" data-testid="notice-preview">
       <div class="t">${esc(n.title_zh)}</div><div class="muted">${esc(n.kind)} · CAP ${esc(n.cap_msg_type)}</div>
+      ${(n.figures ?? []).map((f: any) => `<div class="muted" data-testid="preview-figures">#${f.zone_id} v${f.version} · ${esc(t('population'))} <span${f.population_estimated ? ` title="${esc(t('estimatedHint'))}"` : ''}>${esc(popText(f.population, !!f.population_estimated))}</span> · ${esc(t('staff'))} ${fmt(f.staff_required)}</div>`).join('')}
       <h3>${esc(t('noticeZh'))}</h3><pre class="doc" data-testid="body-zh">${esc(n.body_zh)}</pre>
       <h3>${esc(t('noticeEn'))}</h3><div class="t">${esc(n.title_en)}</div><pre class="doc" data-testid="body-en">${esc(n.body_en)}</pre>
       <h3>${esc(t('cap'))}</h3><pre class="doc" data-testid="cap">${esc(n.cap_xml)}</pre>

@@ -11,7 +11,10 @@
 --
 -- County, community and compound come from the areas holding the building's
 -- ST_PointOnSurface (the same point reassign_buildings uses, so that the
--- assignment is stable from one import to the next).
+-- assignment is stable from one import to the next). Of nested compounds
+-- the smallest named one: its name is the building's 小区 in notices and
+-- the lookup (an unnamed walled area inside a named estate does not hide
+-- the estate's name).
 WITH src AS MATERIALIZED (
     SELECT r.source_id, coalesce(r.kind, 'residential') AS kind, r.name,
            r.addr_district, r.addr_street, r.addr_community, r.addr_compound, r.addr_number,
@@ -24,7 +27,8 @@ WITH src AS MATERIALIZED (
                          ELSE 0 END) AS population,
            (SELECT a.id FROM admin_areas a WHERE a.level = 'county' AND ST_Intersects(a.geom, pt.pt) ORDER BY a.id LIMIT 1) AS county_id,
            (SELECT a.id FROM admin_areas a WHERE a.level = 'community' AND ST_Intersects(a.geom, pt.pt) ORDER BY a.id LIMIT 1) AS community_id,
-           (SELECT c.id FROM compounds c WHERE ST_Intersects(c.geom, pt.pt) ORDER BY c.id LIMIT 1) AS compound_id
+           (SELECT c.id FROM compounds c WHERE ST_Intersects(c.geom, pt.pt)
+            ORDER BY c.name = '', ST_Area(c.geom), c.id LIMIT 1) AS compound_id
     FROM import_rows r
     CROSS JOIN import_params p
     CROSS JOIN LATERAL (SELECT ST_PointOnSurface(r.geom) AS pt OFFSET 0) pt

@@ -11,7 +11,8 @@ WITH cand AS MATERIALIZED (
     SELECT c.id, c.county_id, c.community_id, c.compound_id,
            (SELECT a.id FROM admin_areas a WHERE a.level = 'county' AND ST_Intersects(a.geom, pt.pt) ORDER BY a.id LIMIT 1) AS new_county,
            (SELECT a.id FROM admin_areas a WHERE a.level = 'community' AND ST_Intersects(a.geom, pt.pt) ORDER BY a.id LIMIT 1) AS new_community,
-           (SELECT x.id FROM compounds x WHERE ST_Intersects(x.geom, pt.pt) ORDER BY x.id LIMIT 1) AS new_compound
+           (SELECT x.id FROM compounds x WHERE ST_Intersects(x.geom, pt.pt)
+            ORDER BY x.name = '', ST_Area(x.geom), x.id LIMIT 1) AS new_compound
     FROM cand c
     JOIN buildings b ON b.id = c.id
     CROSS JOIN LATERAL (SELECT ST_PointOnSurface(b.geom) AS pt OFFSET 0) pt

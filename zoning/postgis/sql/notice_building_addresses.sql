@@ -1,7 +1,12 @@
--- Every building with a compound name, for the public address lookup: its
--- address parts and a point inside its footprint.
-SELECT b.id, b.county_id, b.addr_district, b.addr_street, b.addr_compound, b.addr_number, b.name,
+-- Every building a public address lookup can find, for the lookup's address
+-- book: those with a compound (addr:place, else the named compound holding
+-- it, as in notice_addresses), a street and house number, or a name; with
+-- their address parts and a point inside the footprint.
+SELECT b.id, b.county_id, coalesce(nullif(b.addr_district, ''), d.name, ''), b.addr_street,
+       coalesce(nullif(b.addr_compound, ''), cp.name, ''), b.addr_number, b.name,
        ST_X(ST_PointOnSurface(b.geom)), ST_Y(ST_PointOnSurface(b.geom))
 FROM buildings b
-WHERE b.addr_compound <> ''
-ORDER BY b.addr_compound, b.id;
+LEFT JOIN compounds cp ON cp.id = b.compound_id
+LEFT JOIN admin_areas d ON d.id = b.county_id
+WHERE b.addr_compound <> '' OR cp.name <> '' OR (b.addr_street <> '' AND b.addr_number <> '') OR b.name <> ''
+ORDER BY b.id;

@@ -13,6 +13,9 @@
 -- version in force during it that matches the status filter (active
 -- unless p.status says otherwise). Only published versions are read
 -- (published_notice_id set); nothing here comes from cases.
+-- A building's address (as zoning.FormatAddressesZh writes one building):
+-- compound + number 号楼; else street + house number 号 (with the name);
+-- else the name; else 无名楼栋 with its source id (zoning.SourceRef).
 SELECT z.zone_id AS k1, 0::bigint AS k2, z.zone_id::text AS fid, z.geom, z.since AS t0, NULL::timestamptz AS t1,
        json_build_object(
            'zone_id', z.zone_id, 'version', z.version, 'county_id', z.county_id, 'county', a.name,
@@ -21,10 +24,26 @@ SELECT z.zone_id AS k1, 0::bigint AS k2, z.zone_id::text AS fid, z.geom, z.since
            'population', z.population, 'staff_required', z.staff_required,
            'buildings', cardinality(z.building_ids),
            'addresses', (SELECT coalesce(json_agg(m.addr ORDER BY m.bid, m.unum), '[]'::json) FROM (
-                   SELECT b.id AS bid, 0 AS unum, b.addr_compound || coalesce(nullif(b.addr_number, '') || '号楼', '') AS addr
+                   SELECT b.id AS bid, 0 AS unum, (SELECT CASE WHEN b.addr_number <> '' AND x.cp <> '' THEN x.cp || b.addr_number || '号楼'
+                       WHEN b.addr_number <> '' THEN b.addr_street || CASE WHEN b.addr_street ~ '[A-Za-z0-9]$' THEN ' ' ELSE '' END
+                            || b.addr_number || '号' || coalesce('（' || nullif(b.name, '') || '）', '')
+                       WHEN b.name <> '' THEN x.cp || b.name
+                       ELSE x.cp || '无名楼栋（' || CASE WHEN b.source ILIKE '%osm%' AND b.source_id ~ '^[nwr][0-9]+$'
+                            THEN 'OSM ' || CASE left(b.source_id, 1) WHEN 'n' THEN 'node' WHEN 'w' THEN 'way' ELSE 'relation' END
+                                 || ' ' || substr(b.source_id, 2)
+                            WHEN b.source_id <> '' THEN b.source || ' ' || b.source_id ELSE '编号' || b.id END || '）' END
+                   FROM (SELECT coalesce(nullif(b.addr_compound, ''), (SELECT c.name FROM compounds c WHERE c.id = b.compound_id), '') AS cp) x) AS addr
                    FROM buildings b WHERE b.id = ANY (z.building_ids)
                  UNION ALL
-                   SELECT b.id, u.number, b.addr_compound || coalesce(nullif(b.addr_number, '') || '号楼', '') || u.name
+                   SELECT b.id, u.number, (SELECT CASE WHEN b.addr_number <> '' AND x.cp <> '' THEN x.cp || b.addr_number || '号楼'
+                       WHEN b.addr_number <> '' THEN b.addr_street || CASE WHEN b.addr_street ~ '[A-Za-z0-9]$' THEN ' ' ELSE '' END
+                            || b.addr_number || '号' || coalesce('（' || nullif(b.name, '') || '）', '')
+                       WHEN b.name <> '' THEN x.cp || b.name
+                       ELSE x.cp || '无名楼栋（' || CASE WHEN b.source ILIKE '%osm%' AND b.source_id ~ '^[nwr][0-9]+$'
+                            THEN 'OSM ' || CASE left(b.source_id, 1) WHEN 'n' THEN 'node' WHEN 'w' THEN 'way' ELSE 'relation' END
+                                 || ' ' || substr(b.source_id, 2)
+                            WHEN b.source_id <> '' THEN b.source || ' ' || b.source_id ELSE '编号' || b.id END || '）' END
+                   FROM (SELECT coalesce(nullif(b.addr_compound, ''), (SELECT c.name FROM compounds c WHERE c.id = b.compound_id), '') AS cp) x) || u.name
                    FROM units u JOIN buildings b ON b.id = u.building_id
                    WHERE u.id = ANY (z.unit_ids) AND NOT (u.building_id = ANY (z.building_ids))) m),
            'notice_ids', (SELECT coalesce(json_agg(tl.notice_id ORDER BY tl.notice_id), '[]'::json)

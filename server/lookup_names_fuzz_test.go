@@ -1,0 +1,41 @@
+package server
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/riskzone/riskzone/zoning"
+)
+
+// Address queries against zones of imported buildings (street + house
+// number, names, unnamed buildings, Latin letters): never a panic, always
+// JSON, and every match names its building.
+func FuzzAddressSearchNames(f *testing.F) {
+	ix := syntheticIndex(4)
+	ix.current[0].addrs = []zoning.Address{
+		{District: "Schaan", Street: "Im Pardiel", Number: "17", BuildingID: 1},
+		{District: "Schaan", Street: "Im Pardiel", Number: "61a", BuildingID: 2},
+		{District: "Schaan", Name: "St. Peter", BuildingID: 3},
+		{District: "Schaan", BuildingID: 4, Ref: "OSM way 2128"},
+		{District: "Eschen", Compound: "Nendeln", BuildingID: 5, Ref: "OSM way 6870"},
+		{District: "临河区", Street: "建设路", Number: "12", Name: "邮电大楼", BuildingID: 6, UnitNumber: 1, Unit: "一单元"},
+	}
+	ix.indexAddresses()
+	for _, q := range []string{"Im Pardiel 17", "im pardiel 61A", "St. Peter", "Schaan St. Peter 3", "Nendeln", "邮电大楼",
+		"建设路12号1单元", "Peter", "ＩＭ　ＰＡＲＤＩＥＬ　１７", "\xff", "", "61a61a61a"} {
+		f.Add(q)
+	}
+	now := time.Date(2022, 11, 21, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, q string) {
+		a := ix.answer(lookupQuery{q: q}, now)
+		if _, err := json.Marshal(a); err != nil {
+			t.Fatalf("answer of %q does not encode: %v", q, err)
+		}
+		for _, m := range a.Matches {
+			if m.Address == "" || m.BuildingID == 0 || !m.InZone {
+				t.Fatalf("answer of %q: match %+v", q, m)
+			}
+		}
+	})
+}
