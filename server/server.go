@@ -174,6 +174,7 @@ func New(cfg Config, store *postgis.Store, log *slog.Logger) *Server {
 	s.onStart(s.watchDB)
 	s.sched = newScheduler(s)
 	s.onStart(s.sched.run)
+	s.onStart(s.sched.runEffects)
 	s.routes()
 	return s
 }
