@@ -203,6 +203,7 @@ func (s *Server) routes() {
 	s.authRoutes()
 	s.expertRoutes()
 	s.zoneRoutes()
+	s.ruleSetRoutes()
 	s.tileRoutes()
 	s.publicRoutes()
 	s.ogcRoutes()
