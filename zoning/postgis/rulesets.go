@@ -45,8 +45,8 @@ func (s *Store) RuleSets(ctx context.Context) ([]zoning.RuleSetInfo, error) {
 	return out, nil
 }
 
-// SetCountyRuleSet assigns a rule set to a county, audited (action
-// county.rule_set, also when refused). It is refused (409) while the county
+// SetCountyRuleSet assigns a rule set to a county (admins only), audited
+// (action county.rule_set, also when refused). It is refused (409) while the county
 // has active zones, or public zones still in force, of a level the new rule
 // set does not have: their notices and lifting would have no rules. Zones
 // keep the rule set they were designated under; new designations use the
@@ -60,6 +60,9 @@ func (z Zones) SetCountyRuleSet(ctx context.Context, origin zoning.Origin, count
 	rec := &auditRecord{action: "county.rule_set", entity: "county", entityID: strconv.FormatInt(county, 10)}
 	var out zoning.CountyRuleSet
 	err := z.write(ctx, origin, rec, func(tx pgx.Tx) error {
+		if !origin.Actor.Is(zoning.RoleAdmin) {
+			return zoning.Errorf(zoning.ErrForbidden, "only an admin may assign a rule set to county %d", county)
+		}
 		var own *string
 		err := tx.QueryRow(ctx, `SELECT name, rule_set_id FROM admin_areas WHERE id = $1 AND level = 'county' FOR UPDATE`, county).
 			Scan(&out.County, &own)
