@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
@@ -93,7 +94,7 @@ func TestRuleSet202206EndToEnd(t *testing.T) {
 
 	// Lifting: 7 clean days. On L+5 (the 2022-11 day N) it is too early,
 	// whatever the screening; on L+7 the round of that day counts.
-	e.clk.Set(L.AddDays(5).Time.Add(2 * 3600e9).Format("2006-01-02T15:04:05Z")) // 10:00 China on L+5
+	e.clk.Set(L.AddDays(5).Time.Add(2 * time.Hour).Format("2006-01-02T15:04:05Z")) // 10:00 China on L+5
 	if _, err := e.z.AddScreening(ctx, as(e.bob), medium.ID, zoning.NewScreening{RoundDate: L.AddDays(5).String(), Tested: 40, Negatives: 40}); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestRuleSet202206EndToEnd(t *testing.T) {
 	if _, err := e.z.Lift(ctx, as(e.alice), medium.ID, zoning.LiftRequest{Reason: "five days"}); !errors.Is(err, zoning.ErrConflict) {
 		t.Fatalf("lift on L+5: %v", err)
 	}
-	e.clk.Set(L.AddDays(7).Time.Add(2 * 3600e9).Format("2006-01-02T15:04:05Z"))
+	e.clk.Set(L.AddDays(7).Time.Add(2 * time.Hour).Format("2006-01-02T15:04:05Z"))
 	if ls, err := e.z.Lifting(ctx, medium.ID); err != nil || ls.Eligible {
 		t.Fatalf("lifting on L+7 without its round: %+v %v", ls, err)
 	}
