@@ -174,6 +174,9 @@ func (n Notices) Timeline(ctx context.Context) ([]zoning.TimelineEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("public timeline: %w", err)
 	}
+	// A version superseded before it took effect was never in force (an
+	// empty span, migration 010): nobody was in it.
+	out = slices.DeleteFunc(out, func(e zoning.TimelineEntry) bool { return e.Until != nil && !e.Until.After(e.From) })
 	return out, nil
 }
 

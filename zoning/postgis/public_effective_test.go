@@ -137,3 +137,71 @@ func TestTakeEffectOnceAcrossReplicas(t *testing.T) {
 		t.Fatalf("%d bumps of the zones layer by 8 wake-ups on two replicas, want 1", bumps.Load())
 	}
 }
+
+// A newer version published to take effect sooner supersedes one still
+// waiting for its effective time: that one is never in force, neither now
+// nor at its own effective time, and the timeline gives it an empty span
+// that the lookup's history leaves out.
+func TestSupersededBeforeItTookEffect(t *testing.T) {
+	e := newStoryEnv(t)
+	ctx := context.Background()
+	zone := e.adjust(0) // skip no zone (an empty skip list would match none)
+	published := time.Now().UTC().Truncate(time.Millisecond)
+	tomorrow := published.Add(24 * time.Hour)
+	ns := postgis.Notices{S: e.s, Now: func() time.Time { return published }}
+	if _, err := ns.Publish(ctx, as(e.pub), zoning.PublishRequest{CountyID: e.sum.CountyID, EffectiveAt: &tomorrow, Reason: "tomorrow"}); err != nil {
+		t.Fatal(err)
+	}
+	var waiting, v int
+	var b []int64
+	if err := e.s.Pool.QueryRow(ctx, `SELECT max(version) FILTER (WHERE published_notice_id IS NOT NULL) FROM zone_versions WHERE zone_id = $1`, zone).Scan(&waiting); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.Pool.QueryRow(ctx, `SELECT z.current_version, v.building_ids FROM zones z JOIN zone_versions v ON v.zone_id = z.id AND v.version = z.current_version
+		WHERE z.id = $1`, zone).Scan(&v, &b); err != nil || len(b) < 2 {
+		t.Fatalf("zone %d: %d buildings (%v)", zone, len(b), err)
+	}
+	if _, err := e.zones.EditMembers(ctx, as(e.approver), zone, zoning.MembersEdit{Version: v, Reason: "second adjust, at once",
+		MemberChange: zoning.MemberChange{RemoveBuildings: b[len(b)-1:]}}); err != nil {
+		t.Fatal(err)
+	}
+	now := published.Add(time.Minute)
+	ns.Now = func() time.Time { return now }
+	if _, err := ns.Publish(ctx, as(e.pub), zoning.PublishRequest{CountyID: e.sum.CountyID, Reason: "now"}); err != nil {
+		t.Fatal(err)
+	}
+	var newest int
+	if err := e.s.Pool.QueryRow(ctx, `SELECT current_version FROM zones WHERE id = $1`, zone).Scan(&newest); err != nil || newest <= waiting {
+		t.Fatalf("versions: waiting %d, newest %d (%v)", waiting, newest, err)
+	}
+	publicVersion := func() int {
+		var pv int
+		if err := e.s.Pool.QueryRow(ctx, `SELECT version FROM public_zone_versions WHERE zone_id = $1`, zone).Scan(&pv); err != nil {
+			t.Fatal(err)
+		}
+		return pv
+	}
+	for _, at := range []time.Time{now.Add(time.Second), tomorrow, tomorrow.Add(time.Hour)} {
+		setClock(t, e.s, at)
+		if pv := publicVersion(); pv != newest {
+			t.Fatalf("at %s the public version is %d, want the newest %d (never the superseded %d)", at, pv, newest, waiting)
+		}
+	}
+	var from, to *time.Time
+	if err := e.s.Pool.QueryRow(ctx, `SELECT valid_from, valid_to FROM public_zone_timeline WHERE zone_id = $1 AND version = $2`, zone, waiting).Scan(&from, &to); err != nil ||
+		from == nil || to == nil || !from.Equal(*to) {
+		rows, _ := e.s.Pool.Query(ctx, `SELECT nz.notice_id::text || ' v' || nz.version || ' ' || n.status || ' ' || n.effective_at::text FROM notice_zones nz JOIN notices n ON n.id = nz.notice_id WHERE zone_id = $1`, zone)
+		got, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+		t.Logf("notice_zones of zone %d: %v", zone, got)
+		t.Fatalf("timeline span of the superseded version: %v-%v (%v)", from, to, err)
+	}
+	tl, err := ns.Timeline(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range tl {
+		if x.ZoneID == zone && x.Version == waiting {
+			t.Fatalf("the lookup's history holds version %d, never in force", waiting)
+		}
+	}
+}
