@@ -35,7 +35,7 @@ func TestNoticeTextOverrideLift(t *testing.T) {
 				t.Errorf("%s: the notice says %q of an override:\n%s\n%s", tc.name, w, zh, en)
 			}
 		}
-		for _, w := range []string{"由临河区新冠肺炎疫情防控指挥部决定解除管控", "决定理由：" + reason, "幸福家园小区5号楼"} {
+		for _, w := range []string{"经临河区新冠肺炎疫情防控指挥部研究决定解除管控（非依常规解除条件）", "决定理由：" + reason, "幸福家园小区5号楼"} {
 			if !strings.Contains(zh, w) {
 				t.Errorf("%s: zh lacks %q:\n%s", tc.name, w, zh)
 			}
@@ -52,7 +52,7 @@ func TestNoticeTextOverrideLift(t *testing.T) {
 		Changed: []ZoneText{over, fine}, Current: []ZoneText{still}}
 	zh, en := nt.Render()
 	for _, w := range []string{"解除管控的区域（2个）\n1. 临河区建设街道城建花园小区28号楼（原高风险区）\n以上区域符合解除条件",
-		"2. 临河区建设街道幸福家园小区5号楼（原高风险区；决定理由：" + reason + "）\n第2项区域未经常规解除条件判定", "其余1个风险区"} {
+		"2. 临河区建设街道幸福家园小区5号楼（原高风险区；决定理由：" + reason + "）\n第2项区域经临河区新冠肺炎疫情防控指挥部研究决定解除管控", "其余1个风险区"} {
 		if !strings.Contains(zh, w) {
 			t.Errorf("mixed lift: zh lacks %q:\n%s", w, zh)
 		}

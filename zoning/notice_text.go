@@ -288,7 +288,7 @@ func (t NoticeText) Render() (string, string) {
 					which, whichEn = fmt.Sprintf("第%d项区域", j), fmt.Sprintf("Zone %d is", j)
 				}
 			}
-			fmt.Fprintf(&zh, "%s未经常规解除条件判定，由%s决定解除管控，降为%s，决定理由如上所列。\n", which, authorityOf(t), low.NameZh)
+			fmt.Fprintf(&zh, "%s经%s研究决定解除管控（非依常规解除条件），降为%s，决定理由见各项。\n", which, authorityOf(t), low.NameZh)
 			fmt.Fprintf(&en, "%s lifted by decision of the %s, not on the regular lifting conditions (the reason for each decision is given above); the area returns to the %s.\n",
 				whichEn, t.authorityEn(), strings.ToLower(low.NameEn))
 		}
