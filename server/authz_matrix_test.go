@@ -205,6 +205,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /api/v1/app/proposals/:id/barriers": {needExpert, []probe{p("/api/v1/app/proposals/%d/barriers", ids["proposal"])}},
 		"GET /api/v1/app/notice-preview":         {needPublisher, []probe{p("/api/v1/app/notice-preview?county=%d", county)}},
 
+		"GET /api/v1/rule-sets":             {needStaff, nil},
+		"PUT /api/v1/counties/:id/rule-set": {needAdmin, nil},
+
 		"POST /api/v1/imports":    {needAdmin, nil},
 		"GET /api/v1/imports/:id": {needAdmin, nil},
 	}

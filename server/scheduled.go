@@ -45,6 +45,9 @@ type scheduler struct {
 	now    func() time.Time // the zone calendar's clock (tests move it)
 	runner string
 	runs   atomic.Int64 // periods this replica checked
+	// effects counts the zones-layer bumps this replica's effective-time
+	// wake-up made (runEffects).
+	effects atomic.Int64
 	// lastDone is the latest period known done (unix seconds), so that a
 	// replica asks the database once per period, not once per tick.
 	lastDone atomic.Int64
@@ -159,4 +162,56 @@ func (sc *scheduler) check(ctx context.Context, slot time.Time) (ran bool, err e
 		sc.s.log.Info("zones eligible for lifting", "newly", found, "eligible", eligible, "period", period)
 	}
 	return true, nil
+}
+
+// effectPoll bounds how long the effective-time wake-up sleeps: besides the
+// next pending effective time it knows of and every NOTIFY on
+// riskzone_layers (a publication), it looks again at least this often.
+const effectPoll = time.Minute
+
+// runEffects is the effective-time wake-up. A notice may be published ahead
+// of its effective time (a lift announced today for tomorrow); the public
+// view switches at that time by itself (migration 010), but caches keyed by
+// layer versions (tiles, the lookup index, pages) only refresh when a layer
+// moves. So every replica sleeps until the next pending effective time and
+// then bumps the zones layer (postgis.Notices.TakeEffect: once across
+// replicas, with NOTIFY riskzone_layers to all of them).
+func (sc *scheduler) runEffects(ctx context.Context) {
+	wake := make(chan struct{}, 1)
+	go listen(ctx, sc.s, "riskzone_layers", wake)
+	for {
+		wait := effectPoll
+		if !sc.s.health.Down() {
+			wait = sc.takeEffect(ctx)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-wake:
+			timer.Stop()
+		case <-timer.C:
+		}
+	}
+}
+
+// takeEffect runs one wake-up and returns how long to sleep.
+func (sc *scheduler) takeEffect(ctx context.Context) time.Duration {
+	bumped, next, err := postgis.Notices{S: sc.s.store}.TakeEffect(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			sc.s.log.Warn("effective-time wake-up", "err", err)
+		}
+		return effectPoll
+	}
+	if bumped {
+		sc.effects.Add(1)
+		sc.s.log.Info("a published notice took effect: zones layer bumped")
+	}
+	if next > 0 {
+		// A little after the instant, so the database's clock has passed it.
+		return min(effectPoll, next+10*time.Millisecond)
+	}
+	return effectPoll
 }

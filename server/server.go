@@ -178,6 +178,7 @@ func New(cfg Config, store *postgis.Store, log *slog.Logger) *Server {
 	s.onStart(s.watchDB)
 	s.sched = newScheduler(s)
 	s.onStart(s.sched.run)
+	s.onStart(s.sched.runEffects)
 	s.routes()
 	return s
 }
@@ -206,6 +207,7 @@ func (s *Server) routes() {
 	s.authRoutes()
 	s.expertRoutes()
 	s.zoneRoutes()
+	s.ruleSetRoutes()
 	s.tileRoutes()
 	s.publicRoutes()
 	s.ogcRoutes()

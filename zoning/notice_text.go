@@ -20,6 +20,12 @@ type ZoneText struct {
 	Population      int
 	ClockStart      Date
 	EarliestLifting Date
+	// Override marks a zone lifted by an admin override (change
+	// override_lift, against the lifting rule), OverrideReason its written
+	// reason: such a lift is announced as the command centre's decision,
+	// never as meeting the lifting conditions.
+	Override       bool
+	OverrideReason string
 }
 
 // NoticeText is everything the text of a notice is made from. It never
@@ -141,6 +147,14 @@ func (t NoticeText) loc() *time.Location {
 	return ChinaTime()
 }
 
+// authorityOf is the issuing body's Chinese name.
+func authorityOf(t NoticeText) string {
+	if t.Authority != "" {
+		return t.Authority
+	}
+	return t.County + "新冠肺炎疫情防控指挥部"
+}
+
 // Render returns the Chinese and English bodies. The Chinese body follows
 // the real announcements: the issuing body, "经专家研判", the changes, one
 // numbered section per level with its count and address list, the low-risk
@@ -223,31 +237,67 @@ func (t NoticeText) Render() (string, string) {
 		}
 	}
 
-	// Zones lifted by this notice.
-	var lifted []ZoneText
+	// Zones lifted by this notice: those that met the lifting rule, then
+	// those an admin lifted against it (override), each group with its own
+	// wording, so that an override is never announced as eligible.
+	var lifted, overridden []ZoneText
 	for _, z := range t.Changed {
-		if z.Change == NoticeChangeLifted {
+		switch {
+		case z.Change != NoticeChangeLifted:
+		case z.Override:
+			overridden = append(overridden, z)
+		default:
 			lifted = append(lifted, z)
 		}
 	}
-	if len(lifted) > 0 {
+	if len(lifted)+len(overridden) > 0 {
 		section++
-		fmt.Fprintf(&zh, "%s、解除管控的区域（%d个）\n", ChineseNumeral(section), len(lifted))
-		fmt.Fprintf(&en, "%d. Zones lifted (%d)\n", section, len(lifted))
-		for j, z := range lifted {
-			name, nameEn := t.levelName(z.Level)
-			fmt.Fprintf(&zh, "%d. %s（原%s）\n", j+1, FormatAddressesZh(z.Addresses), name)
-			fmt.Fprintf(&en, "%d) %s (formerly a %s)\n", j+1, FormatAddressesEn(z.Addresses), strings.ToLower(nameEn))
-		}
+		fmt.Fprintf(&zh, "%s、解除管控的区域（%d个）\n", ChineseNumeral(section), len(lifted)+len(overridden))
+		fmt.Fprintf(&en, "%d. Zones lifted (%d)\n", section, len(lifted)+len(overridden))
 		low := t.Rules.Levels[len(t.Rules.Levels)-1]
-		if t.Kind == NoticeNormalize {
-			zh.WriteString("以上区域已连续多日无新增感染者，且最后一日区域内全员核酸检测均为阴性，符合解除条件，予以解除。\n\n")
-			en.WriteString("These zones had the required consecutive days without a new infection and a negative screening of all residents on the last day; they are lifted.\n\n")
-		} else {
-			fmt.Fprintf(&zh, "以上区域符合解除条件，解除高风险区管控，降为%s。其余%d个风险区继续实施原有管控措施。\n\n", low.NameZh, len(t.Current))
-			fmt.Fprintf(&en, "These zones meet the lifting conditions and become part of the %s. The other %d risk zone(s) remain under their measures.\n\n",
-				strings.ToLower(low.NameEn), len(t.Current))
+		j := 0
+		for _, z := range lifted {
+			j++
+			name, nameEn := t.levelName(z.Level)
+			fmt.Fprintf(&zh, "%d. %s（原%s）\n", j, FormatAddressesZh(z.Addresses), name)
+			fmt.Fprintf(&en, "%d) %s (formerly a %s)\n", j, FormatAddressesEn(z.Addresses), strings.ToLower(nameEn))
 		}
+		if len(lifted) > 0 {
+			if t.Kind == NoticeNormalize {
+				zh.WriteString("以上区域已连续多日无新增感染者，且最后一日区域内全员核酸检测均为阴性，符合解除条件，予以解除。\n")
+				en.WriteString("These zones had the required consecutive days without a new infection and a negative screening of all residents on the last day; they are lifted.\n")
+			} else {
+				fmt.Fprintf(&zh, "以上区域符合解除条件，解除高风险区管控，降为%s。\n", low.NameZh)
+				fmt.Fprintf(&en, "These zones meet the lifting conditions and become part of the %s.\n", strings.ToLower(low.NameEn))
+			}
+		}
+		first := j + 1
+		for _, z := range overridden {
+			j++
+			name, nameEn := t.levelName(z.Level)
+			fmt.Fprintf(&zh, "%d. %s（原%s；决定理由：%s）\n", j, FormatAddressesZh(z.Addresses), name, z.OverrideReason)
+			fmt.Fprintf(&en, "%d) %s (formerly a %s; reason for the decision, as written: %s)\n", j, FormatAddressesEn(z.Addresses),
+				strings.ToLower(nameEn), z.OverrideReason)
+		}
+		if len(overridden) > 0 {
+			which, whichEn := "以上区域", "These zones are"
+			if len(lifted) > 0 {
+				which = fmt.Sprintf("第%d至%d项区域", first, j)
+				whichEn = fmt.Sprintf("Zones %d to %d are", first, j)
+				if first == j {
+					which, whichEn = fmt.Sprintf("第%d项区域", j), fmt.Sprintf("Zone %d is", j)
+				}
+			}
+			fmt.Fprintf(&zh, "%s经%s研究决定解除管控（非依常规解除条件），降为%s，决定理由见各项。\n", which, authorityOf(t), low.NameZh)
+			fmt.Fprintf(&en, "%s lifted by decision of the %s, not on the regular lifting conditions (the reason for each decision is given above); the area returns to the %s.\n",
+				whichEn, t.authorityEn(), strings.ToLower(low.NameEn))
+		}
+		if t.Kind != NoticeNormalize {
+			fmt.Fprintf(&zh, "其余%d个风险区继续实施原有管控措施。\n", len(t.Current))
+			fmt.Fprintf(&en, "The other %d risk zone(s) remain under their measures.\n", len(t.Current))
+		}
+		zh.WriteString("\n")
+		en.WriteString("\n")
 	}
 
 	// Measures of each level, from the rule set.

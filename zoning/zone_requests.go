@@ -59,8 +59,12 @@ func (m MemberChange) Validate() error {
 // ApproveRequest approves a proposal as an active zone, whole or after
 // edits: either a new geometry or a member change, not both.
 type ApproveRequest struct {
-	Reason   string          `json:"reason"`
-	Name     string          `json:"name,omitempty"`
+	Reason string `json:"reason"`
+	Name   string `json:"name,omitempty"`
+	// Level is the zone's risk level, a level of the county's rule set other
+	// than its lowest (e.g. medium under the 2022-06 rules); "" keeps the
+	// proposal's.
+	Level    string          `json:"level,omitempty"`
 	Geometry json.RawMessage `json:"geometry,omitempty"`
 	MemberChange
 }
@@ -72,6 +76,9 @@ func (r ApproveRequest) Validate() error {
 	}
 	if len(r.Name) > MaxZoneNameLength {
 		return Errorf(ErrInvalid, "name is longer than %d bytes", MaxZoneNameLength)
+	}
+	if len(r.Level) > 32 {
+		return Errorf(ErrInvalid, "level is longer than 32 bytes")
 	}
 	if hasJSON(r.Geometry) && !r.MemberChange.Empty() {
 		return Errorf(ErrInvalid, "give either a geometry or member changes, not both")

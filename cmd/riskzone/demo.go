@@ -58,7 +58,7 @@ are kept).`,
 				}
 				day = t
 			}
-			opt := demo.Options{Seed: seed, Buildings: buildings, Today: day, Replace: replace}
+			opt := demo.Options{Seed: seed, Buildings: buildings, Today: day, Replace: replace, Actor: a.principal()}
 			if buildings < demo.MinBuildings || buildings > demo.MaxBuildings {
 				return fmt.Errorf("--buildings %d: want %d to %d", buildings, demo.MinBuildings, demo.MaxBuildings)
 			}

@@ -160,6 +160,7 @@ func (a *app) runImport(cmd *cobra.Command, path string, opts importer.Options, 
 	defer st.Close()
 	show := newImportProgress(a, !noProgress && isTerminal(a.stderr))
 	opts.Progress = show.update
+	opts.Actor = a.principal().Actor()
 	sum, err := importer.New(st, a.log).ImportFile(ctx, path, opts)
 	show.finish()
 	if err != nil {

@@ -28,9 +28,11 @@ type app struct {
 	databaseURL string // from --database-url or DATABASE_URL; empty means the managed cluster
 	logLevel    string
 	logFormat   string
-	stdout      io.Writer
-	stderr      io.Writer
-	log         *slog.Logger
+	// operator is who runs the command, audited as the actor "cli:<operator>".
+	operator string
+	stdout   io.Writer
+	stderr   io.Writer
+	log      *slog.Logger
 }
 
 func main() {
@@ -56,13 +58,18 @@ Without DATABASE_URL every command uses the project's own PostGIS cluster in
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOperator(a.operator); err != nil {
+				return err
+			}
 			return a.setupLogging()
 		},
 	}
 	root.PersistentFlags().StringVar(&a.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL); empty: the managed local cluster")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", envOr("RISKZONE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env RISKZONE_LOG_LEVEL)")
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", envOr("RISKZONE_LOG_FORMAT", "text"), "log format: text or json (env RISKZONE_LOG_FORMAT)")
-	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.dbCmd(), a.demoCmd(), a.userCmd(), a.importCmd(), a.proposeCmd(), a.versionCmd())
+	root.PersistentFlags().StringVar(&a.operator, "operator", defaultOperator(),
+		"who runs the command, audited as the actor cli:NAME of every write (env RISKZONE_OPERATOR; default the OS user)")
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.dbCmd(), a.demoCmd(), a.userCmd(), a.importCmd(), a.proposeCmd(), a.countyCmd(), a.versionCmd())
 	return root
 }
 

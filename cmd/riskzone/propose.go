@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,6 +62,13 @@ secondary], barrier_tolerance_m [8], membership_share [0.5].`,
 				return err
 			}
 			took := time.Since(start)
+			// Audited like the server's runs (action proposal.run), with the
+			// operator as the actor.
+			e := a.cliOrigin("riskzone propose").Entry("proposal.run", "proposal_run", strconv.FormatInt(p.RunID, 10))
+			e.After = map[string]any{"county_id": county, "at": t.UTC().Format(time.RFC3339), "proposals": len(p.IDs)}
+			if err := store.Audit(ctx, e); err != nil {
+				return err
+			}
 			var w io.Writer = a.stdout
 			if out != "" && out != "-" {
 				f, err := os.Create(out)

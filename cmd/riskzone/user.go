@@ -17,8 +17,8 @@ import (
 )
 
 // userCmd manages accounts and API tokens from the command line. Every write
-// is audited with the actor "cli"; passwords and tokens are printed at most
-// once and never logged.
+// is audited with the actor "cli:<operator>"; passwords and tokens are printed
+// at most once and never logged.
 func (a *app) userCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "user",
@@ -29,15 +29,11 @@ Roles: admin (users and tokens, and everything else), expert (proposals and
 zone editing), publisher (publishing notices), agency (data exports and
 restricted layers, usually with an API token). The public needs no account.
 
-Every change is written to the audit log with the actor "cli".`,
+Every change is written to the audit log with the actor "cli:<operator>"
+(--operator, RISKZONE_OPERATOR or the OS user).`,
 	}
 	cmd.AddCommand(a.userAddCmd(), a.userListCmd(), a.userPasswdCmd(), a.userTokenCmd(), a.userTokensCmd(), a.userRevokeTokenCmd())
 	return cmd
-}
-
-// cliOrigin is the audit origin of a command-line change.
-func cliOrigin(reason string) zoning.Origin {
-	return zoning.Origin{Actor: zoning.CLI(), RemoteAddr: "", Reason: reason}
 }
 
 // passwordFlags are the ways a command takes a password.
@@ -125,7 +121,7 @@ Usernames are 2-64 characters a-z, 0-9, '.', '_' or '-'.`,
 					return err
 				}
 			}
-			u, err := store.CreateUser(cmd.Context(), cliOrigin(reasonOr(reason, "riskzone user add")), nu)
+			u, err := store.CreateUser(cmd.Context(), a.cliOrigin(reasonOr(reason, "riskzone user add")), nu)
 			if err != nil {
 				return err
 			}
@@ -206,7 +202,7 @@ and print it once. The user's open sessions end.`,
 			if err != nil {
 				return err
 			}
-			if err := store.SetPassword(cmd.Context(), cliOrigin(reasonOr(reason, "riskzone user passwd")), u.ID, hash); err != nil {
+			if err := store.SetPassword(cmd.Context(), a.cliOrigin(reasonOr(reason, "riskzone user passwd")), u.ID, hash); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "password of %s changed\n", u.Username)
@@ -257,7 +253,7 @@ that never expires.`,
 			if err != nil {
 				return fmt.Errorf("new token: %w", err)
 			}
-			tok, err := store.CreateAPIToken(cmd.Context(), cliOrigin(reasonOr(reason, "riskzone user token")), u.ID, strings.TrimSpace(name), prefix, zoning.HashSecret(clear), exp)
+			tok, err := store.CreateAPIToken(cmd.Context(), a.cliOrigin(reasonOr(reason, "riskzone user token")), u.ID, strings.TrimSpace(name), prefix, zoning.HashSecret(clear), exp)
 			if err != nil {
 				return err
 			}
@@ -347,7 +343,7 @@ func (a *app) userRevokeTokenCmd() *cobra.Command {
 				return err
 			}
 			defer store.Close()
-			tok, err := store.RevokeAPIToken(cmd.Context(), cliOrigin(reasonOr(reason, "riskzone user revoke-token")), id)
+			tok, err := store.RevokeAPIToken(cmd.Context(), a.cliOrigin(reasonOr(reason, "riskzone user revoke-token")), id)
 			if err != nil {
 				return err
 			}

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/riskzone/riskzone/geo"
+	"github.com/riskzone/riskzone/zoning"
 )
 
 // Limits of Options.Buildings.
@@ -77,6 +78,17 @@ type Options struct {
 	Today time.Time
 	// Replace deletes the demo data already in the database before loading.
 	Replace bool
+	// Actor is who loads it, for the audit log; the zero value is the
+	// command line (zoning.CLI()).
+	Actor zoning.Principal
+}
+
+// actor is the audited actor of the load.
+func (o Options) actor() zoning.Principal {
+	if o.Actor.Via == "" {
+		return zoning.CLI()
+	}
+	return o.Actor
 }
 
 func (o Options) validate() error {

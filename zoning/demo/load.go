@@ -195,7 +195,7 @@ func Load(ctx context.Context, store *postgis.Store, opt Options, progress Progr
 	}
 	sum := city.Summary()
 	if err := postgis.WriteAudit(ctx, tx, zoning.AuditEntry{
-		Actor: zoning.CLI(), Action: "demo.load", Entity: "county", EntityID: strconv.Itoa(countyID),
+		Actor: opt.actor(), Action: "demo.load", Entity: "county", EntityID: strconv.Itoa(countyID),
 		Reason: "riskzone demo", After: map[string]any{
 			"seed": opt.Seed, "buildings": opt.Buildings, "today": city.today.Format("2006-01-02"),
 			"replace": opt.Replace, "replaced": describe(found), "counts": sum.Counts,

@@ -71,7 +71,7 @@ func TellStory(ctx context.Context, store *postgis.Store, sum *Summary) (*StoryS
 	for _, u := range storyUsers {
 		got, err := store.UserByUsername(ctx, u.name)
 		if errors.Is(err, zoning.ErrNotFound) {
-			got, err = store.CreateUser(ctx, zoning.Origin{Actor: zoning.CLI(), Reason: "demo story"},
+			got, err = store.CreateUser(ctx, zoning.Origin{Actor: sum.Options.actor(), Reason: "demo story"},
 				zoning.NewUser{Username: u.name, DisplayName: "Demo " + u.name, Role: u.role})
 		}
 		if err != nil {

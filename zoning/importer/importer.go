@@ -157,6 +157,9 @@ type Options struct {
 
 	CreatedBy *int64 // the admin who started it (HTTP), nil from the CLI
 	Origin    string // "cli" (default) or "http"
+	// Actor is the audited actor of a CLI import ("cli:<operator>"); ""
+	// means "cli". An HTTP import is audited as the admin who started it.
+	Actor string
 	// Runner names the process that runs the job (stored with its options):
 	// a restarted server fails the jobs its previous process left open
 	// (FailInterrupted).

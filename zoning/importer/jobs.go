@@ -225,6 +225,9 @@ func (r *run) finishJob(ctx context.Context, tx pgx.Tx, sum *Summary) error {
 		return fmt.Errorf("record import summary: %w", err)
 	}
 	actor := "cli"
+	if r.opts.Actor != "" {
+		actor = r.opts.Actor
+	}
 	if r.opts.Origin == "http" {
 		actor = "http"
 	}

@@ -174,6 +174,9 @@ func (n Notices) Timeline(ctx context.Context) ([]zoning.TimelineEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("public timeline: %w", err)
 	}
+	// A version superseded before it took effect was never in force (an
+	// empty span, migration 010): nobody was in it.
+	out = slices.DeleteFunc(out, func(e zoning.TimelineEntry) bool { return e.Until != nil && !e.Until.After(e.From) })
 	return out, nil
 }
 
@@ -267,4 +270,33 @@ func (n Notices) CountyShapes(ctx context.Context) ([]CountyShape, error) {
 		return nil, fmt.Errorf("county outlines: %w", err)
 	}
 	return out, nil
+}
+
+// TakeEffect bumps the zones layer when a notice published ahead of its
+// effective time has taken effect since the layer last moved (so every
+// cache keyed by layer versions refreshes), and reports whether it did and
+// how long until the next actual notice takes effect (0: none pending).
+// Both are read on the database's clock of the public map, riskzone_now().
+func (n Notices) TakeEffect(ctx context.Context) (bumped bool, next time.Duration, err error) {
+	tx, err := n.S.Pool.Begin(ctx)
+	if err != nil {
+		return false, 0, fmt.Errorf("take effect: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+	var count int
+	if err := tx.QueryRow(ctx, query("notice_public_take_effect")).Scan(&count); err != nil {
+		return false, 0, fmt.Errorf("take effect: %w", err)
+	}
+	var wait *float64 // seconds
+	if err := tx.QueryRow(ctx, `SELECT extract(epoch FROM min(effective_at) - riskzone_now())::float8 FROM notices
+		WHERE status = 'actual' AND effective_at > riskzone_now()`).Scan(&wait); err != nil {
+		return false, 0, fmt.Errorf("next effective time: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, 0, fmt.Errorf("take effect: %w", err)
+	}
+	if wait != nil {
+		next = max(time.Duration(*wait*float64(time.Second)), time.Microsecond)
+	}
+	return count > 0, next, nil
 }

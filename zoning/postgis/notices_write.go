@@ -271,11 +271,16 @@ func zoneTexts(ctx context.Context, q querier, refs []zoneRef) (map[zoneRef]zoni
 		var t zoning.ZoneText
 		var status, change string
 		var clock, earliest time.Time
-		if err := rows.Scan(&t.ZoneID, &t.Version, &t.Name, &t.Level, &status, &change, &t.Population, &clock, &earliest); err != nil {
+		var reason string
+		if err := rows.Scan(&t.ZoneID, &t.Version, &t.Name, &t.Level, &status, &change, &t.Population, &clock, &earliest, &reason); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("zones of a notice: %w", err)
 		}
 		t.ClockStart, t.EarliestLifting = zoning.AsDate(clock), zoning.AsDate(earliest)
+		if change == zoning.ChangeOverrideLift {
+			t.OverrideReason = strings.TrimSpace(reason)
+			t.Override = true
+		}
 		out[zoneRef{id: t.ZoneID, version: t.Version}] = t
 	}
 	rows.Close()

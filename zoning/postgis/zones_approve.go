@@ -107,6 +107,12 @@ func (z Zones) Approve(ctx context.Context, origin zoning.Origin, proposalID int
 		if err != nil {
 			return err
 		}
+		if req.Level != "" {
+			p.level = req.Level
+		}
+		if err := zoneLevel(rules, p.level); err != nil {
+			return err
+		}
 		var c content
 		switch {
 		case len(req.Geometry) > 0 && string(req.Geometry) != "null":
@@ -156,7 +162,7 @@ func (z Zones) Approve(ctx context.Context, origin zoning.Origin, proposalID int
 		if err := openLowRisk(ctx, tx, p.county, at, zoneID); err != nil {
 			return err
 		}
-		rec.after = map[string]any{"zone_id": zoneID, "version": 1, "buildings": len(c.buildingIDs), "units": len(c.unitIDs),
+		rec.after = map[string]any{"zone_id": zoneID, "version": 1, "level": p.level, "buildings": len(c.buildingIDs), "units": len(c.unitIDs),
 			"population": c.population, "edited": len(req.Geometry) > 0 || !req.MemberChange.Empty()}
 		out, err = getZone(ctx, tx, zoneID)
 		return err
@@ -197,4 +203,17 @@ func (z Zones) Reject(ctx context.Context, origin zoning.Origin, proposalID int6
 		return zoning.ProposalRecord{}, err
 	}
 	return out, nil
+}
+
+// zoneLevel checks that a zone may be designated at level under rules: one
+// of its levels, not the lowest (the rest of the county).
+func zoneLevel(rules zoning.RuleSet, level string) error {
+	var codes []string
+	for _, l := range rules.Levels[:len(rules.Levels)-1] {
+		codes = append(codes, l.Code)
+		if l.Code == level {
+			return nil
+		}
+	}
+	return zoning.Errorf(zoning.ErrInvalid, "level %q: a zone of a county under rule set %s is one of %s", level, rules.ID, strings.Join(codes, ", "))
 }

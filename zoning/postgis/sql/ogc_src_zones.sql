@@ -5,13 +5,15 @@
 -- (the properties as json). :params is replaced by the parameter row p
 -- (t_from, t_to, timed, county, level, status, zone).
 --
--- Without a datetime: the latest published version of each zone
--- (public_zone_versions), the active ones unless p.status says otherwise.
--- With a datetime (p.timed): the published version in force then, from the
--- public timeline (view public_zone_timeline: a version is in force from its notice's effective time
--- until the zone's next notice took effect); for an interval, the latest
--- version in force during it that matches the status filter (active
--- unless p.status says otherwise). Only published versions are read
+-- Without a datetime, or at an instant: the version of each zone in force
+-- now (riskzone_now()) or then, public_zone_versions_at (migration 010:
+-- one definition of "in force at T" for the map and for "as of"), the
+-- active ones unless p.status says otherwise. For an interval (p.timed,
+-- t_from <> t_to or an open end): from the public timeline (view
+-- public_zone_timeline: a version is in force from its notice's effective
+-- time until a newer version of the zone took effect), the latest version
+-- in force during it that matches the status filter (active unless
+-- p.status says otherwise). Only published versions are read
 -- (published_notice_id set); nothing here comes from cases.
 -- A building's address (as zoning.FormatAddressesZh writes one building):
 -- compound + number 号楼; else street + house number 号 (with the name);
@@ -53,8 +55,8 @@ FROM (
     SELECT pv.zone_id, pv.version, pv.county_id, pv.name, pv.level, pv.status, pv.geom, pv.building_ids, pv.unit_ids,
            pv.population, pv.staff_required, pv.clock_start, pv.rule_set_id,
            (SELECT min(tl.valid_from) FROM public_zone_timeline tl WHERE tl.zone_id = pv.zone_id) AS since
-    FROM :params, public_zone_versions pv
-    WHERE NOT p.timed
+    FROM :params, public_zone_versions_at(CASE WHEN p.timed THEN p.t_from ELSE riskzone_now() END) pv
+    WHERE (NOT p.timed OR p.t_from = p.t_to)
       AND ((p.status = '' AND pv.status = 'active') OR p.status = 'all' OR pv.status = p.status)
       AND (p.county = 0 OR pv.county_id = p.county)
       AND (p.level = '' OR pv.level = p.level)
@@ -68,7 +70,7 @@ FROM (
                (SELECT min(tl.valid_from) FROM public_zone_timeline tl WHERE tl.zone_id = t.zone_id) AS since
         FROM :params, public_zone_timeline t
         JOIN zone_versions v ON v.zone_id = t.zone_id AND v.version = t.version AND v.published_notice_id IS NOT NULL
-        WHERE p.timed
+        WHERE p.timed AND p.t_from IS DISTINCT FROM p.t_to
           AND t.valid_from <= coalesce(p.t_to, 'infinity')
           AND (t.valid_to IS NULL OR t.valid_to > coalesce(p.t_from, '-infinity'))
           AND (p.county = 0 OR t.county_id = p.county)
