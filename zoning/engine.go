@@ -168,6 +168,7 @@ func explain(s Seeds, parts []ZonePart, a AssembledDraft, idx caseIndex, enl map
 	r := Rationale{BoundaryOnBarriers: a.Rationale.BoundaryOnBarriers}
 	for _, i := range slices.Sorted(slices.Values(a.Parts)) {
 		part := parts[i]
+		r.Parts = append(r.Parts, part)
 		r.Rules = append(r.Rules, part.Rules...)
 		if part.ClusterID != 0 {
 			// The case buildings alone are no enlargement.

@@ -50,7 +50,7 @@ func TestChooseLevelStopsAtFirstWithinBounds(t *testing.T) {
 			refused: map[string][]string{LevelFineBlock: {RefusedRatio}},
 		},
 		"even the nearby buildings are beyond the bounds: the case buildings alone": {
-			cl: levelsOf(2800, LevelCandidate{Level: LevelNearby, BuildingIDs: []int64{1, 2, 3, 4}, Residents: 3400, AreaM2: 5000}),
+			cl:      levelsOf(2800, LevelCandidate{Level: LevelNearby, BuildingIDs: []int64{1, 2, 3, 4}, Residents: 3400, AreaM2: 5000}),
 			want:    LevelBuilding,
 			refused: map[string][]string{LevelNearby: {RefusedResidents}},
 		},

@@ -501,6 +501,9 @@ type Rationale struct {
 	Reasons []Reason `json:"reasons,omitempty"`
 	// Text is the rationale as sentences, in Chinese and English.
 	Text *RationaleText `json:"text,omitempty"`
+	// Parts are the parts the draft was assembled from, so an expert's
+	// enlarge or shrink can assemble it again with one cluster part changed.
+	Parts []ZonePart `json:"parts,omitempty"`
 }
 
 // Draft is a proposed high-risk zone.

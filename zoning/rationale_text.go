@@ -1,6 +1,7 @@
 package zoning
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
@@ -206,4 +207,19 @@ func renderEnlargement(e Enlargement, add func(zh, en string)) {
 		add(fmt.Sprintf("聚集%d按%s扩大：%d栋病例楼栋，居民%d人，面积%s，为病例楼栋居民的%s倍（上限%d人、%s、%s倍）。", e.ClusterID, levelName(e.Level, false), e.SeedBuildings, e.Residents, areaZh(e.AreaM2), ratioText(r), b.MaxResidents, areaZh(b.MaxAreaM2), ratioText(b.MaxRatio)),
 			fmt.Sprintf("Cluster %d was enlarged to %s: %d case buildings, %s residents, %s, %s times the residents of the case buildings (bounds %s residents, %s, %s times).", e.ClusterID, levelName(e.Level, true), e.SeedBuildings, thousands(e.Residents), areaEn(e.AreaM2), ratioText(r), thousands(b.MaxResidents), areaEn(b.MaxAreaM2), ratioText(b.MaxRatio)))
 	}
+}
+
+// RationaleTextOf is the sentences of a stored rationale: its own text, or
+// for a rationale stored before sentences were kept, the sentences of its
+// rules. A rationale that does not decode has no sentences.
+func RationaleTextOf(raw []byte, buildings, units int) RationaleText {
+	var r Rationale
+	if len(raw) == 0 || json.Unmarshal(raw, &r) != nil {
+		return RationaleText{Zh: []string{}, En: []string{}}
+	}
+	if r.Text != nil {
+		return *r.Text
+	}
+	Describe(&r, buildings, units)
+	return *r.Text
 }

@@ -132,6 +132,16 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 		return nil, nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(ctx)
+	out, low, err := p.assembleIn(ctx, tx, county, params, parts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, low, tx.Commit(ctx)
+}
+
+// assembleIn assembles in tx; its temporary tables live until tx ends, so
+// one transaction assembles once.
+func (p Proposals) assembleIn(ctx context.Context, tx pgx.Tx, county zoning.County, params zoning.ProposeParams, parts []zoning.ZonePart) ([]zoning.AssembledDraft, json.RawMessage, error) {
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE zparts (part int, kind text, geom geometry) ON COMMIT DROP`); err != nil {
 		return nil, nil, fmt.Errorf("create parts table: %w", err)
 	}
@@ -301,7 +311,7 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 	if low != nil {
 		lowJSON = json.RawMessage(*low)
 	}
-	return out, lowJSON, tx.Commit(ctx)
+	return out, lowJSON, nil
 }
 
 func firstID(d zoning.AssembledDraft) int64 {
