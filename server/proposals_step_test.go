@@ -16,6 +16,7 @@ type stepAnswer struct {
 		Status        string  `json:"status"`
 		Supersedes    *int64  `json:"supersedes"`
 		BuildingIDs   []int64 `json:"building_ids"`
+		UnitIDs       []int64 `json:"unit_ids"`
 		Population    int     `json:"population"`
 		RationaleText struct {
 			Zh []string `json:"zh"`
@@ -111,9 +112,10 @@ func TestProposalEnlargeShrinkAPI(t *testing.T) {
 		t.Fatalf("%d audited shrinks, want 1", n)
 	}
 
-	// Shrink again: the case building alone; then nothing is below.
+	// Shrink again: the case's unit alone (as seeded; the building level
+	// never promotes a unit to its building); then nothing is below.
 	e.call(e.bob, "POST", path(nearby, "shrink"), nil, nil).expect(t, http.StatusOK, "shrink to the building").decode(t, &got)
-	if l := level(got); l != "building" || !slices.Equal(got.Proposals[0].BuildingIDs, []int64{1}) || got.Proposals[0].Population != 40 {
+	if l := level(got); l != "building" || len(got.Proposals[0].BuildingIDs) != 0 || !slices.Equal(got.Proposals[0].UnitIDs, []int64{12}) || got.Proposals[0].Population != 20 {
 		t.Fatalf("shrink to the building answered %+v", got)
 	}
 	bottom := got.Proposals[0].ID

@@ -98,6 +98,12 @@ func Propose(ctx context.Context, src ProposalSource, req ProposeRequest, actor 
 		if cl.Spread {
 			e := ChooseLevel(cl.ID, levels[cl.ID], bounds)
 			e.SeedBuildingIDs = cl.BuildingIDs
+			for _, b := range cl.BuildingIDs {
+				if _, whole := seeds.BuildingSeeds[b]; whole {
+					e.SeedWholeIDs = append(e.SeedWholeIDs, b)
+				}
+				e.SeedUnitIDs = append(e.SeedUnitIDs, seeds.UnitSeeds[b]...)
+			}
 			e.Rules = cl.Why
 			enl[cl.ID] = e
 		}
@@ -174,7 +180,7 @@ func explain(s Seeds, parts []ZonePart, a AssembledDraft, idx caseIndex, enl map
 			// The case buildings alone are no enlargement.
 			r.Enlarged = r.Enlarged || part.Level != LevelBuilding
 			r.ClusterIDs = append(r.ClusterIDs, part.ClusterID)
-			if e, ok := enl[part.ClusterID]; ok {
+			if e, ok := enl[part.ClusterID]; ok && !slices.ContainsFunc(r.Enlargements, func(x Enlargement) bool { return x.ClusterID == e.ClusterID }) {
 				r.Enlargements = append(r.Enlargements, e)
 			}
 		}

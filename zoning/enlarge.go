@@ -180,6 +180,12 @@ type Enlargement struct {
 	Bounds          EnlargementBounds `json:"bounds"`
 	Tried           []LevelTry        `json:"tried"`
 	SeedBuildingIDs []int64           `json:"seed_building_ids"`
+	// SeedWholeIDs are the seeded buildings designated whole by their own
+	// rules, SeedUnitIDs the seeded units of the others: the building level
+	// is these alone (a cluster's fallback never promotes a unit to its
+	// building).
+	SeedWholeIDs []int64 `json:"seed_whole_ids,omitempty"`
+	SeedUnitIDs  []int64 `json:"seed_unit_ids,omitempty"`
 	Rules           []string          `json:"rules,omitempty"`
 }
 

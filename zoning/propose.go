@@ -566,7 +566,7 @@ func (s Seeds) Parts(enl map[int]Enlargement, levels map[int]ClusterLevels) []Zo
 		if !cl.Spread || !ok {
 			continue
 		}
-		if part, ok := ClusterPart(cl.ID, e.Level, levels[cl.ID], cl.BuildingIDs); ok {
+		for _, part := range ClusterParts(e, levels[cl.ID]) {
 			part.Rules = append(part.Rules, cl.Why...)
 			parts = append(parts, part)
 		}
@@ -574,12 +574,13 @@ func (s Seeds) Parts(enl map[int]Enlargement, levels map[int]ClusterLevels) []Zo
 	return parts
 }
 
-// ClusterPart is the zone part of a cluster enlarged to level: compounds,
-// blocks, the nearby buildings, or the seeded buildings alone.
-func ClusterPart(clusterID int, level string, cl ClusterLevels, seeds []int64) (ZonePart, bool) {
-	part := ZonePart{ClusterID: clusterID, Level: level}
-	c := cl.Levels[level]
-	switch level {
+// ClusterParts are the zone parts of a cluster enlarged to e.Level:
+// compounds, blocks, the nearby buildings, or at the building level the
+// cluster's own seeds (its whole buildings and its units, as seeded).
+func ClusterParts(e Enlargement, cl ClusterLevels) []ZonePart {
+	part := ZonePart{ClusterID: e.ClusterID, Level: e.Level}
+	c := cl.Levels[e.Level]
+	switch e.Level {
 	case LevelCompound:
 		part.CompoundIDs = c.AreaIDs
 		part.Rules = []string{"spread_cluster_compound"}
@@ -589,13 +590,24 @@ func ClusterPart(clusterID int, level string, cl ClusterLevels, seeds []int64) (
 	case LevelNearby:
 		part.BuildingIDs = c.BuildingIDs
 		if len(part.BuildingIDs) == 0 {
-			part.BuildingIDs = seeds
+			part.BuildingIDs = e.SeedBuildingIDs
 		}
 		part.Rules = []string{"spread_cluster_nearby"}
 	case LevelBuilding:
-		part.BuildingIDs = seeds
-		part.Rules = []string{"spread_cluster_buildings"}
+		var out []ZonePart
+		if len(e.SeedWholeIDs) > 0 {
+			out = append(out, ZonePart{ClusterID: e.ClusterID, Level: e.Level, BuildingIDs: e.SeedWholeIDs, Rules: []string{"spread_cluster_buildings"}})
+		}
+		if len(e.SeedUnitIDs) > 0 {
+			out = append(out, ZonePart{ClusterID: e.ClusterID, Level: e.Level, UnitIDs: e.SeedUnitIDs, Rules: []string{"spread_cluster_buildings"}})
+		}
+		if len(out) == 0 && len(e.SeedBuildingIDs) > 0 {
+			out = append(out, ZonePart{ClusterID: e.ClusterID, Level: e.Level, BuildingIDs: e.SeedBuildingIDs, Rules: []string{"spread_cluster_buildings"}})
+		}
+		return out
 	}
-	ok := len(part.CompoundIDs)+len(part.BlockIDs)+len(part.BuildingIDs) > 0
-	return part, ok
+	if len(part.CompoundIDs)+len(part.BlockIDs)+len(part.BuildingIDs) == 0 {
+		return nil
+	}
+	return []ZonePart{part}
 }

@@ -39,7 +39,7 @@ func StepParts(r Rationale, up bool, levels map[int]ClusterLevels) ([]ZonePart, 
 		stepped++
 		c := cl.Levels[next]
 		n := Enlargement{ClusterID: e.ClusterID, Level: next, ByExpert: true, SeedBuildings: cl.SeedBuildings, SeedResidents: cl.SeedResidents,
-			Residents: c.Residents, AreaM2: math.Round(c.AreaM2), Bounds: e.Bounds, Tried: []LevelTry{}, SeedBuildingIDs: e.SeedBuildingIDs, Rules: e.Rules}
+			Residents: c.Residents, AreaM2: math.Round(c.AreaM2), Bounds: e.Bounds, Tried: []LevelTry{}, SeedBuildingIDs: e.SeedBuildingIDs, SeedWholeIDs: e.SeedWholeIDs, SeedUnitIDs: e.SeedUnitIDs, Rules: e.Rules}
 		enl = append(enl, n)
 		byCluster[e.ClusterID] = n
 	}
@@ -51,18 +51,25 @@ func StepParts(r Rationale, up bool, levels map[int]ClusterLevels) ([]ZonePart, 
 		return nil, nil, Errorf(ErrConflict, "cannot %s the proposal: %s", word, where)
 	}
 	var parts []ZonePart
+	done := map[int]bool{}
 	for _, p := range r.Parts {
 		if p.ClusterID == 0 {
 			parts = append(parts, p)
 			continue
 		}
+		if done[p.ClusterID] {
+			continue
+		}
+		done[p.ClusterID] = true
 		e := byCluster[p.ClusterID]
-		np, ok := ClusterPart(p.ClusterID, e.Level, levels[p.ClusterID], e.SeedBuildingIDs)
-		if !ok {
+		nps := ClusterParts(e, levels[p.ClusterID])
+		if len(nps) == 0 {
 			return nil, nil, Errorf(ErrConflict, "cluster %d has no %s now (the map changed): run the engine again", p.ClusterID, e.Level)
 		}
-		np.Rules = append(np.Rules, e.Rules...)
-		parts = append(parts, np)
+		for _, np := range nps {
+			np.Rules = append(np.Rules, e.Rules...)
+			parts = append(parts, np)
+		}
 	}
 	slices.SortStableFunc(enl, func(a, b Enlargement) int { return a.ClusterID - b.ClusterID })
 	return parts, enl, nil

@@ -198,8 +198,8 @@ func renderEnlargement(e Enlargement, add func(zh, en string)) {
 		add(fmt.Sprintf("聚集%d由专家调整为按%s划定：%d栋病例楼栋，居民%d人，面积%s，为病例楼栋居民的%s倍。", e.ClusterID, levelName(e.Level, false), e.SeedBuildings, e.Residents, areaZh(e.AreaM2), ratioText(r)),
 			fmt.Sprintf("Cluster %d was set by an expert to %s: %d case buildings, %s residents, %s, %s times the residents of the case buildings.", e.ClusterID, levelName(e.Level, true), e.SeedBuildings, thousands(e.Residents), areaEn(e.AreaM2), ratioText(r)))
 	case e.Fallback && e.Level == LevelBuilding:
-		add(fmt.Sprintf("聚集%d在任何一级（含%d米内的邻近楼栋）都无法在上限内划定，只划定%d栋病例楼栋，居民%d人。请专家决定是否扩大。", e.ClusterID, int(math.Round(b.FallbackDistanceM)), e.SeedBuildings, e.Residents),
-			fmt.Sprintf("Cluster %d fits no level within the bounds, not even the buildings within %d m, so only its %d case buildings are proposed, %s residents. The expert decides whether to enlarge it.", e.ClusterID, int(math.Round(b.FallbackDistanceM)), e.SeedBuildings, thousands(e.Residents)))
+		add(fmt.Sprintf("聚集%d在任何一级（含%d米内的邻近楼栋）都无法在上限内划定（%d栋病例楼栋共有居民%d人），只划定病例所在单元和楼栋。请专家决定是否扩大。", e.ClusterID, int(math.Round(b.FallbackDistanceM)), e.SeedBuildings, e.SeedResidents),
+			fmt.Sprintf("Cluster %d fits no level within the bounds, not even the buildings within %d m (its %d case buildings hold %s residents), so only the units and buildings of its cases are proposed. The expert decides whether to enlarge it.", e.ClusterID, int(math.Round(b.FallbackDistanceM)), e.SeedBuildings, thousands(e.SeedResidents)))
 	case e.Fallback:
 		add(fmt.Sprintf("聚集%d在任何一级都无法在上限内划定，采用有界兜底：%d栋病例楼栋及其%d米内、不跨越道路等障碍物的楼栋，居民%d人。请专家决定是否扩大或缩小。", e.ClusterID, e.SeedBuildings, int(math.Round(b.FallbackDistanceM)), e.Residents),
 			fmt.Sprintf("Cluster %d fits no level within the bounds, so it takes the bounded fallback: its %d case buildings and the buildings within %d m that no road or other barrier separates from them, %s residents. The expert decides whether to enlarge or shrink it.", e.ClusterID, e.SeedBuildings, int(math.Round(b.FallbackDistanceM)), thousands(e.Residents)))
