@@ -184,9 +184,9 @@ type Enlargement struct {
 	// rules, SeedUnitIDs the seeded units of the others: the building level
 	// is these alone (a cluster's fallback never promotes a unit to its
 	// building).
-	SeedWholeIDs []int64 `json:"seed_whole_ids,omitempty"`
-	SeedUnitIDs  []int64 `json:"seed_unit_ids,omitempty"`
-	Rules           []string          `json:"rules,omitempty"`
+	SeedWholeIDs []int64  `json:"seed_whole_ids,omitempty"`
+	SeedUnitIDs  []int64  `json:"seed_unit_ids,omitempty"`
+	Rules        []string `json:"rules,omitempty"`
 }
 
 // ratio is residents per seeded resident; a cluster whose buildings have no
