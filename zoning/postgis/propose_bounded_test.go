@@ -136,3 +136,30 @@ func TestProposeRefusesBadEnlargementBounds(t *testing.T) {
 		t.Fatalf("%d runs stored with bad bounds (%v)", runs, err)
 	}
 }
+
+// A cluster inside a compound is enlarged to the compound, and the
+// compound's outline counts as a barrier for the share of the boundary
+// (no road or river is near it).
+func TestProposeCompoundLevelFollowsItsOutline(t *testing.T) {
+	sc := newScenario(t)
+	mustExec(t, sc.s, `INSERT INTO compounds (name, geom) VALUES ('幸福家园', ST_Multi(ST_GeomFromText($1, 4326)))`, wktPoly(440, 150, 560, 350))
+	seed := sc.at(3, 1) // (500,200)
+	sc.addCase(seed, 1, "2022-11-20", "unknown_source")
+	p := sc.propose("2022-11-21", zoning.ProposeParams{})
+	if len(p.Drafts) != 1 {
+		t.Fatalf("%d drafts", len(p.Drafts))
+	}
+	d := p.Drafts[0]
+	if len(d.Rationale.Enlargements) != 1 || d.Rationale.Enlargements[0].Level != zoning.LevelCompound {
+		t.Fatalf("enlargements %+v, want the compound", d.Rationale.Enlargements)
+	}
+	if !slices.Equal(d.BuildingIDs, ids(seed, sc.at(3, 2))) || d.Population != 80 {
+		t.Fatalf("buildings %v population %d: want the two buildings of the compound", d.BuildingIDs, d.Population)
+	}
+	if d.Rationale.BoundaryOnBarriers < 0.99 {
+		t.Fatalf("%.1f%% of the compound's boundary counted as on barriers, want all of it", 100*d.Rationale.BoundaryOnBarriers)
+	}
+	if !strings.Contains(strings.Join(d.Rationale.Text.Zh, ""), "按小区扩大") {
+		t.Fatalf("zh rationale %v", d.Rationale.Text.Zh)
+	}
+}
