@@ -106,7 +106,17 @@ func (p Proposals) ClusterLevels(ctx context.Context, countyID int64, params zon
 	if err != nil {
 		return nil, err
 	}
-	rows, err := p.S.Pool.Query(ctx, query("propose_levels"), clusterIDs, buildingIDs, fine, coarse, countyID,
+	tx, err := p.S.Pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	// The planner's estimates for the spatial joins are high enough to
+	// trigger JIT compilation, which costs more than the query itself.
+	if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+		return nil, fmt.Errorf("enlargement levels: %w", err)
+	}
+	rows, err := tx.Query(ctx, query("propose_levels"), clusterIDs, buildingIDs, fine, coarse, countyID,
 		bounds.FallbackDistanceM, params.FineBoundaryKinds, params.FineBoundaryRoadClasses)
 	if err != nil {
 		return nil, fmt.Errorf("enlargement levels: %w", err)

@@ -38,13 +38,31 @@ lvl AS (
            count(*) FILTER (WHERE area_id IS NULL) AS outside
     FROM hit GROUP BY cluster, level
 ),
+-- Blocks are disjoint: a block level's residents and area are the sums over
+-- its distinct blocks, each measured once however many clusters share it.
+blk AS (
+    SELECT bl.id, ST_Area(bl.geom::geography) AS area, bl.edge_share,
+           (SELECT coalesce(sum(b.population), 0) FROM buildings b
+            WHERE ST_Intersects(b.geom, bl.geom) AND ST_Intersects(bl.geom, ST_PointOnSurface(b.geom))) AS residents
+    FROM barrier_blocks bl
+    WHERE bl.id IN (SELECT area_id FROM hit WHERE level <> 'compound')
+),
 geo AS (
-    SELECT l.cluster, l.level, l.ids, l.outside,
-           CASE WHEN l.level = 'compound' THEN (SELECT ST_Union(c.geom) FROM compounds c WHERE c.id = ANY (l.ids))
-                ELSE (SELECT ST_Union(bl.geom) FROM barrier_blocks bl WHERE bl.id = ANY (l.ids)) END AS geom,
-           CASE WHEN l.level = 'compound' THEN 0
-                ELSE (SELECT max(bl.edge_share) FROM barrier_blocks bl WHERE bl.id = ANY (l.ids)) END AS edge_share
+    SELECT l.cluster, l.level, l.ids, l.outside, m.residents, m.area, m.edge_share
     FROM lvl l
+    CROSS JOIN LATERAL (SELECT sum(k.residents) AS residents, sum(k.area) AS area, max(k.edge_share) AS edge_share
+                        FROM blk k WHERE k.id = ANY (l.ids)) m
+    WHERE l.level <> 'compound'
+    UNION ALL
+    -- Compounds may nest or overlap: measure their union.
+    SELECT l.cluster, l.level, l.ids, l.outside, r.residents, ST_Area(u.geom::geography), 0
+    FROM lvl l
+    CROSS JOIN LATERAL (SELECT ST_Union(c.geom) AS geom FROM compounds c WHERE c.id = ANY (l.ids)) u
+    LEFT JOIN LATERAL (
+        SELECT sum(b.population) AS residents FROM buildings b
+        WHERE ST_Intersects(b.geom, u.geom) AND ST_Intersects(u.geom, ST_PointOnSurface(b.geom))
+    ) r ON true
+    WHERE l.level = 'compound'
 ),
 near AS (
     SELECT DISTINCT s.cluster, b.id, b.population, b.geom
@@ -57,13 +75,9 @@ near AS (
           WHERE x.kind = ANY ($7::text[]) AND (x.kind <> 'road' OR x.road_class = ANY ($8::text[]))
             AND ST_Intersects(x.geom, ST_ShortestLine(s.geom, b.geom))))
 )
-SELECT g.cluster, g.level, g.ids, g.outside::int, coalesce(r.residents, 0)::int,
-       coalesce(ST_Area(g.geom::geography), 0), coalesce(g.edge_share, 0), '{}'::bigint[]
+SELECT g.cluster, g.level, g.ids, g.outside::int, coalesce(g.residents, 0)::int,
+       coalesce(g.area, 0), coalesce(g.edge_share, 0), '{}'::bigint[]
 FROM geo g
-LEFT JOIN LATERAL (
-    SELECT sum(b.population) AS residents FROM buildings b
-    WHERE ST_Intersects(b.geom, g.geom) AND ST_Intersects(g.geom, ST_PointOnSurface(b.geom))
-) r ON true
 UNION ALL
 SELECT cluster, 'nearby', '{}', 0, coalesce(sum(population), 0)::int, coalesce(ST_Area(ST_Union(geom)::geography), 0), 0,
        array_agg(id ORDER BY id)
