@@ -94,6 +94,13 @@ type appProposal struct {
 	CreatedBy        string          `json:"created_by"`
 	ZoneID           *int64          `json:"zone_id"`
 	DecisionReason   string          `json:"decision_reason"`
+	// PopulationEstimated: the population holds estimates (shown "约/est.").
+	PopulationEstimated bool `json:"population_estimated"`
+	// Workers is the estimated day-time population counted for staff.
+	Workers int `json:"workers"`
+	// RationaleText is the rationale as sentences in zh and en.
+	RationaleText zoning.RationaleText `json:"rationale_text"`
+	SupersededBy  []int64              `json:"superseded_by"`
 }
 
 // appProposals lists the proposals of a county (?county=, required), of one
@@ -115,14 +122,15 @@ func (s *Server) appProposals(c echo.Context) error {
 	switch status {
 	case "":
 		status = "proposed"
-	case "proposed", "accepted", "rejected", "all":
+	case "proposed", "accepted", "rejected", "superseded", "all":
 	default:
-		return zoning.Errorf(zoning.ErrInvalid, "status %q: want proposed, accepted, rejected or all", status)
+		return zoning.Errorf(zoning.ErrInvalid, "status %q: want proposed, accepted, rejected, superseded or all", status)
 	}
 	rows, err := s.store.Pool.Query(c.Request().Context(), `SELECT p.id, p.run_id, p.county_id, p.name, p.level, p.status,
 			p.population, p.staff_required, p.area_m2, cardinality(p.building_ids), p.building_ids, p.unit_ids, p.boundary_barriers, p.rationale,
 			ST_AsGeoJSON(ST_ForcePolygonCCW(p.geom), 6), p.created_at, coalesce(u.username, ''),
-			(SELECT min(z.id) FROM zones z WHERE z.proposal_id = p.id), coalesce(p.decision_reason, '')
+			(SELECT min(z.id) FROM zones z WHERE z.proposal_id = p.id), coalesce(p.decision_reason, ''),
+			p.population_estimated, p.workers, p.superseded_by
 		FROM proposals p LEFT JOIN users u ON u.id = p.created_by
 		WHERE ($1 = 0 OR p.county_id = $1) AND ($2 = 0 OR p.run_id = $2) AND ($3 = 'all' OR p.status = $3)
 		ORDER BY p.run_id DESC, p.population DESC, p.id LIMIT 200`, county, run, status)
@@ -135,10 +143,12 @@ func (s *Server) appProposals(c echo.Context) error {
 		var p appProposal
 		var geo string
 		if err := rows.Scan(&p.ID, &p.RunID, &p.CountyID, &p.Name, &p.Level, &p.Status, &p.Population, &p.StaffRequired,
-			&p.AreaM2, &p.Buildings, &p.BuildingIDs, &p.UnitIDs, &p.BoundaryBarriers, &p.Rationale, &geo, &p.CreatedAt, &p.CreatedBy, &p.ZoneID, &p.DecisionReason); err != nil {
+			&p.AreaM2, &p.Buildings, &p.BuildingIDs, &p.UnitIDs, &p.BoundaryBarriers, &p.Rationale, &geo, &p.CreatedAt, &p.CreatedBy, &p.ZoneID, &p.DecisionReason,
+			&p.PopulationEstimated, &p.Workers, &p.SupersededBy); err != nil {
 			return fmt.Errorf("app proposals: %w", err)
 		}
 		p.Geometry = json.RawMessage(geo)
+		p.RationaleText = zoning.RationaleTextOf(p.Rationale, len(p.BuildingIDs), len(p.UnitIDs))
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {

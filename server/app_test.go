@@ -148,8 +148,12 @@ func TestAppAPI(t *testing.T) {
 		if p.Status != "proposed" || p.CountyID != county || p.Buildings != len(p.BuildingIDs) || p.CreatedBy != "demo.proposer" {
 			t.Errorf("proposal %+v", p)
 		}
-		if want := (p.Population + 9) / 10; p.StaffRequired != want {
-			t.Errorf("proposal %d: staff %d for %d people, want %d", p.ID, p.StaffRequired, p.Population, want)
+		// Staff for the residents and the day-time workers of traced places (issue 17).
+		if want := (p.Population + p.Workers + 9) / 10; p.StaffRequired != want {
+			t.Errorf("proposal %d: staff %d for %d people and %d workers, want %d", p.ID, p.StaffRequired, p.Population, p.Workers, want)
+		}
+		if len(p.RationaleText.Zh) == 0 || len(p.RationaleText.Zh) != len(p.RationaleText.En) {
+			t.Errorf("proposal %d: rationale sentences %+v", p.ID, p.RationaleText)
 		}
 		if i > 0 && ps.Proposals[i-1].RunID == p.RunID && ps.Proposals[i-1].Population < p.Population {
 			t.Errorf("proposals of a run not by population, largest first")
@@ -184,6 +188,40 @@ func TestAppAPI(t *testing.T) {
 	for i, p := range ps.Proposals {
 		if len(p.BoundaryBarriers) > 2 {
 			withBarriers = &ps.Proposals[i]
+			break
+		}
+	}
+	if withBarriers == nil {
+		// Issue 17: the story's fresh proposals stay within the enlargement
+		// bounds (case buildings and their neighbours); an expert enlarges
+		// one a level, to a compound or block whose boundary has barriers.
+		for _, p := range ps.Proposals {
+			if !strings.Contains(string(p.Rationale), `"enlargements"`) {
+				continue
+			}
+			id := p.ID
+			for step := 0; step < 3 && withBarriers == nil; step++ {
+				var stepped struct {
+					Proposals []struct {
+						ID int64 `json:"id"`
+					} `json:"proposals"`
+				}
+				e.do(request{method: "POST", path: fmt.Sprintf("/api/v1/proposals/%d/enlarge", id), cookie: ex.cookie, csrf: ex.csrf}).
+					expect(t, http.StatusOK, "enlarge a fresh proposal").decode(t, &stepped)
+				if len(stepped.Proposals) == 0 {
+					t.Fatal("enlarge answered no proposal")
+				}
+				id = stepped.Proposals[0].ID
+				var again struct {
+					Proposals []appProposal `json:"proposals"`
+				}
+				get(&ex, fmt.Sprintf("/api/v1/app/proposals?county=%d", county), http.StatusOK).decode(t, &again)
+				for i, q := range again.Proposals {
+					if q.ID == id && len(q.BoundaryBarriers) > 2 {
+						withBarriers = &again.Proposals[i]
+					}
+				}
+			}
 			break
 		}
 	}

@@ -124,6 +124,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /api/v1/proposals/:id":               {needExpert, []probe{p("/api/v1/proposals/%d", ids["proposal"])}},
 		"POST /api/v1/proposals/:id/approve":      {needExpert, nil},
 		"POST /api/v1/proposals/:id/reject":       {needExpert, nil},
+		"POST /api/v1/proposals/:id/enlarge":      {needExpert, nil},
+		"POST /api/v1/proposals/:id/shrink":       {needExpert, nil},
 		"GET /api/v1/zones":                       {needExpert, nil},
 		"POST /api/v1/zones/merge":                {needExpert, nil},
 		"GET /api/v1/zones/:id":                   {needExpert, []probe{p("/api/v1/zones/%d", zone)}},

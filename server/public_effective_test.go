@@ -18,7 +18,7 @@ import (
 )
 
 // setDBClock moves the database's clock of the public map (riskzone_now(),
-// migration 010) to at for every new connection of the test database, and
+// migration 009) to at for every new connection of the test database, and
 // drops the pool's connections so that the next queries see it.
 func setDBClock(t *testing.T, s *postgis.Store, at time.Time) {
 	t.Helper()

@@ -171,7 +171,7 @@ const effectPoll = time.Minute
 
 // runEffects is the effective-time wake-up. A notice may be published ahead
 // of its effective time (a lift announced today for tomorrow); the public
-// view switches at that time by itself (migration 010), but caches keyed by
+// view switches at that time by itself (migration 009), but caches keyed by
 // layer versions (tiles, the lookup index, pages) only refresh when a layer
 // moves. So every replica sleeps until the next pending effective time and
 // then bumps the zones layer (postgis.Notices.TakeEffect: once across

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,8 @@ func (s *Server) zoneRoutes() {
 	g.GET("/proposals/:id", s.getProposal)
 	g.POST("/proposals/:id/approve", s.approveProposal)
 	g.POST("/proposals/:id/reject", s.rejectProposal)
+	g.POST("/proposals/:id/enlarge", s.stepProposal(true))
+	g.POST("/proposals/:id/shrink", s.stepProposal(false))
 	g.GET("/zones", s.listZones)
 	g.POST("/zones/merge", s.mergeZones)
 	g.GET("/zones/:id", s.getZone)
@@ -155,6 +158,45 @@ func (s *Server) rejectProposal(c echo.Context) error {
 	}
 	noStore(c)
 	return c.JSON(http.StatusOK, p)
+}
+
+// stepProposal is an expert's "enlarge one level" (up) or "shrink one
+// level": 200 with the new proposals that supersede the old one
+// ({"proposals": [...], "superseded": id}); 409 when the proposal is decided
+// or has no level above or below (nothing changes, the refusal is audited).
+// The body is empty or {"reason": "..."} for the audit.
+func (s *Server) stepProposal(up bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		var req struct {
+			Reason string `json:"reason"`
+		}
+		body, err := readBody(c)
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(body)) > 0 {
+			if err := decodeJSON(body, &req); err != nil {
+				return err
+			}
+		}
+		reason := req.Reason
+		if reason == "" {
+			reason = "shrink one level"
+			if up {
+				reason = "enlarge one level"
+			}
+		}
+		ps, err := s.zones().StepProposal(c.Request().Context(), s.auditOrigin(c, reason), id, up)
+		if err != nil {
+			return err
+		}
+		noStore(c)
+		return c.JSON(http.StatusOK, map[string]any{"proposals": ps, "superseded": id})
+	}
 }
 
 // listZones answers zones as an RFC 7946 FeatureCollection: the current

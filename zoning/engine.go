@@ -33,10 +33,12 @@ type ProposalSource interface {
 	// ProposalInputs returns the county's cases reported on or before day,
 	// and the traces of those cases.
 	ProposalInputs(ctx context.Context, countyID int64, day time.Time) ([]CaseInput, []TraceInput, error)
-	// BlocksForClusters returns, per spread cluster id, the barrier blocks
-	// that hold the cluster's residence buildings (building the block cache
-	// when missing or stale).
-	BlocksForClusters(ctx context.Context, countyID int64, p ProposeParams, clusters []Cluster) (map[int][]int64, error)
+	// ClusterLevels measures, per spread cluster id, each enlargement level
+	// (compounds, fine and coarse barrier blocks holding the cluster's
+	// residence buildings, and the nearby buildings of the bounded fallback
+	// within bounds.FallbackDistanceM), building the block caches when
+	// missing or stale.
+	ClusterLevels(ctx context.Context, countyID int64, p ProposeParams, bounds EnlargementBounds, clusters []Cluster) (map[int]ClusterLevels, error)
 	// AssembleDrafts merges the parts into drafts with members and metrics,
 	// and returns the county's low-risk remainder as GeoJSON.
 	AssembleDrafts(ctx context.Context, county County, p ProposeParams, parts []ZonePart) ([]AssembledDraft, json.RawMessage, error)
@@ -80,17 +82,33 @@ func Propose(ctx context.Context, src ProposalSource, req ProposeRequest, actor 
 	if err != nil {
 		return Proposal{}, err
 	}
-	day := truncDay(req.At)
+	day := ProposalDay(req.At)
 	cases, traces, err := src.ProposalInputs(ctx, county.ID, day)
 	if err != nil {
 		return Proposal{}, fmt.Errorf("read cases of county %d: %w", county.ID, err)
 	}
 	seeds := SelectSeeds(req.At, req.Params, cases, traces)
-	blocks, err := src.BlocksForClusters(ctx, county.ID, req.Params, seeds.Clusters)
+	bounds := county.RuleSet.Enlargement.WithDefaults()
+	levels, err := src.ClusterLevels(ctx, county.ID, req.Params, bounds, seeds.Clusters)
 	if err != nil {
-		return Proposal{}, fmt.Errorf("barrier blocks of county %d: %w", county.ID, err)
+		return Proposal{}, fmt.Errorf("enlargement levels of county %d: %w", county.ID, err)
 	}
-	parts := seeds.Parts(blocks)
+	enl := map[int]Enlargement{}
+	for _, cl := range seeds.Clusters {
+		if cl.Spread {
+			e := ChooseLevel(cl.ID, levels[cl.ID], bounds)
+			e.SeedBuildingIDs = cl.BuildingIDs
+			for _, b := range cl.BuildingIDs {
+				if _, whole := seeds.BuildingSeeds[b]; whole {
+					e.SeedWholeIDs = append(e.SeedWholeIDs, b)
+				}
+				e.SeedUnitIDs = append(e.SeedUnitIDs, seeds.UnitSeeds[b]...)
+			}
+			e.Rules = cl.Why
+			enl[cl.ID] = e
+		}
+	}
+	parts := seeds.Parts(enl, levels)
 	var assembled []AssembledDraft
 	var lowRisk json.RawMessage
 	if len(parts) > 0 {
@@ -112,8 +130,8 @@ func Propose(ctx context.Context, src ProposalSource, req ProposeRequest, actor 
 	for i, a := range assembled {
 		d := a.Draft
 		d.Level = county.RuleSet.DefaultLevel
-		d.StaffRequired = county.RuleSet.StaffRequired(d.Population)
-		d.Rationale = explain(seeds, parts, a, idx)
+		d.StaffRequired = county.RuleSet.StaffRequired(d.Population + d.Workers)
+		d.Rationale = explain(seeds, parts, a, idx, enl)
 		d.Key = draftKey(d)
 		d.Name = fmt.Sprintf("%s-P%d", county.Name, i+1)
 		p.Drafts = append(p.Drafts, d)
@@ -152,14 +170,19 @@ func newCaseIndex(s Seeds, traces []TraceInput) caseIndex {
 }
 
 // explain builds the rationale of an assembled draft from its parts.
-func explain(s Seeds, parts []ZonePart, a AssembledDraft, idx caseIndex) Rationale {
+func explain(s Seeds, parts []ZonePart, a AssembledDraft, idx caseIndex, enl map[int]Enlargement) Rationale {
 	r := Rationale{BoundaryOnBarriers: a.Rationale.BoundaryOnBarriers}
-	for _, i := range a.Parts {
+	for _, i := range slices.Sorted(slices.Values(a.Parts)) {
 		part := parts[i]
+		r.Parts = append(r.Parts, part)
 		r.Rules = append(r.Rules, part.Rules...)
 		if part.ClusterID != 0 {
-			r.Enlarged = true
+			// The case buildings alone are no enlargement.
+			r.Enlarged = r.Enlarged || part.Level != LevelBuilding
 			r.ClusterIDs = append(r.ClusterIDs, part.ClusterID)
+			if e, ok := enl[part.ClusterID]; ok && !slices.ContainsFunc(r.Enlargements, func(x Enlargement) bool { return x.ClusterID == e.ClusterID }) {
+				r.Enlargements = append(r.Enlargements, e)
+			}
 		}
 		for _, b := range part.BuildingIDs {
 			r.PlaceIDs = append(r.PlaceIDs, s.PlaceBuildings[b]...)
@@ -183,7 +206,20 @@ func explain(s Seeds, parts []ZonePart, a AssembledDraft, idx caseIndex) Rationa
 	if r.CaseIDs == nil {
 		r.CaseIDs = []int64{}
 	}
+	Describe(&r, len(a.BuildingIDs), len(a.UnitIDs))
 	return r
+}
+
+// Describe fills the structured reasons (a summary with the numbers of the
+// zone, then each rule with its numbers) and the sentences of a rationale.
+func Describe(r *Rationale, buildings, units int) {
+	r.Reasons = []Reason{{Rule: "summary", Code: "summary", Numbers: map[string]int{
+		"cases": len(r.CaseIDs), "buildings": buildings, "units": units, "places": len(r.PlaceIDs)}}}
+	for _, rule := range r.Rules {
+		r.Reasons = append(r.Reasons, ParseRule(rule))
+	}
+	text := RenderRationale(*r)
+	r.Text = &text
 }
 
 // draftKey identifies a draft by its members, so the same input gives the

@@ -36,12 +36,21 @@ func WriteProposalGeoJSON(w io.Writer, p Proposal, restricted bool) error {
 			"boundary_barriers":    d.BoundaryBarriers,
 			"enlarged":             d.Rationale.Enlarged,
 			"boundary_on_barriers": d.Rationale.BoundaryOnBarriers,
+			"population_estimated": d.PopulationEstimated,
+			"workers":              d.Workers,
 		}
 		if i < len(p.IDs) {
 			props["proposal_id"] = p.IDs[i]
 		}
 		if restricted {
 			props["rationale"] = d.Rationale
+			text := d.Rationale.Text
+			if text == nil {
+				r := d.Rationale
+				Describe(&r, len(d.BuildingIDs), len(d.UnitIDs))
+				text = r.Text
+			}
+			props["rationale_text"] = text
 		}
 		fc.Features = append(fc.Features, feature{Type: "Feature", ID: d.Key, Geometry: d.GeoJSON, Properties: props})
 	}

@@ -46,6 +46,19 @@ type ProposeParams struct {
 	// MembershipShare: a building belongs to a zone when at least this share
 	// of its footprint is inside; it is then wholly inside, else wholly out.
 	MembershipShare float64 `json:"membership_share"`
+	// FineBoundaryKinds and FineBoundaryRoadClasses cut the county into the
+	// finest closed blocks, the enlargement level between the compound and
+	// the coarse block: local roads, service roads and footways, walls,
+	// fences, streams and water besides the coarse classes. Their lines (and
+	// compound outlines) are also what a boundary may follow to count as on
+	// barriers.
+	FineBoundaryKinds       []string `json:"fine_boundary_kinds"`
+	FineBoundaryRoadClasses []string `json:"fine_boundary_road_classes"`
+	// FloorAreaPerWorkerM2 estimates the day-time population (workers) of a
+	// non-residential building a trace seeded: floor area × floors (1 when
+	// unknown) / this, rounded up. 20 m² of gross floor area per person is
+	// the planning figure for offices and shops with their customers.
+	FloorAreaPerWorkerM2 float64 `json:"floor_area_per_worker_m2"`
 }
 
 // DefaultProposeParams are the documented defaults.
@@ -53,19 +66,22 @@ func DefaultProposeParams() ProposeParams {
 	yes := true
 	two := 2
 	return ProposeParams{
-		WindowDays:           14,
-		H3Resolution:         9,
-		SpreadMinBuildings:   3,
-		SpreadDays:           3,
-		UnknownSourceSpreads: &yes,
-		BuildingMinUnits:     &two,
-		PlaceMinCases:        2,
-		PlaceMinVisits:       3,
-		PlaceLongStayHours:   2,
-		BoundaryKinds:        []string{"road", "river", "canal", "railway", "ridge", "cliff", "water"},
-		BoundaryRoadClasses:  []string{"motorway", "trunk", "primary", "secondary"},
-		BarrierToleranceM:    8,
-		MembershipShare:      0.5,
+		WindowDays:              14,
+		H3Resolution:            9,
+		SpreadMinBuildings:      3,
+		SpreadDays:              3,
+		UnknownSourceSpreads:    &yes,
+		BuildingMinUnits:        &two,
+		PlaceMinCases:           2,
+		PlaceMinVisits:          3,
+		PlaceLongStayHours:      2,
+		BoundaryKinds:           []string{"road", "river", "canal", "railway", "ridge", "cliff", "water"},
+		BoundaryRoadClasses:     []string{"motorway", "trunk", "primary", "secondary"},
+		BarrierToleranceM:       8,
+		MembershipShare:         0.5,
+		FineBoundaryKinds:       slices.Clone(knownBoundaryKinds),
+		FineBoundaryRoadClasses: slices.Clone(knownRoadClasses),
+		FloorAreaPerWorkerM2:    20,
 	}
 }
 
@@ -101,6 +117,13 @@ func (p ProposeParams) WithDefaults() ProposeParams {
 	p.PlaceLongStayHours = cmp.Or(p.PlaceLongStayHours, d.PlaceLongStayHours)
 	p.BarrierToleranceM = cmp.Or(p.BarrierToleranceM, d.BarrierToleranceM)
 	p.MembershipShare = cmp.Or(p.MembershipShare, d.MembershipShare)
+	p.FloorAreaPerWorkerM2 = cmp.Or(p.FloorAreaPerWorkerM2, d.FloorAreaPerWorkerM2)
+	if p.FineBoundaryKinds == nil {
+		p.FineBoundaryKinds = d.FineBoundaryKinds
+	}
+	if p.FineBoundaryRoadClasses == nil {
+		p.FineBoundaryRoadClasses = d.FineBoundaryRoadClasses
+	}
 	if p.BoundaryKinds == nil {
 		p.BoundaryKinds = d.BoundaryKinds
 	}
@@ -132,13 +155,15 @@ func (p ProposeParams) Validate() error {
 		return bad("barrier_tolerance_m %g: want more than 0 and at most 100", p.BarrierToleranceM)
 	case p.MembershipShare <= 0 || p.MembershipShare > 1:
 		return bad("membership_share %g: want more than 0 and at most 1", p.MembershipShare)
+	case p.FloorAreaPerWorkerM2 < 1 || p.FloorAreaPerWorkerM2 > 1000:
+		return bad("floor_area_per_worker_m2 %g: want 1 to 1000", p.FloorAreaPerWorkerM2)
 	}
-	for _, k := range p.BoundaryKinds {
+	for _, k := range append(slices.Clone(p.BoundaryKinds), p.FineBoundaryKinds...) {
 		if !slices.Contains(knownBoundaryKinds, k) {
 			return bad("boundary_kinds: unknown barrier kind %q", k)
 		}
 	}
-	for _, c := range p.BoundaryRoadClasses {
+	for _, c := range append(slices.Clone(p.BoundaryRoadClasses), p.FineBoundaryRoadClasses...) {
 		if !slices.Contains(knownRoadClasses, c) {
 			return bad("boundary_road_classes: unknown road class %q", c)
 		}
@@ -206,7 +231,7 @@ type Seeds struct {
 // clusters. It is deterministic: outputs are sorted.
 func SelectSeeds(at time.Time, p ProposeParams, cases []CaseInput, traces []TraceInput) Seeds {
 	s := Seeds{UnitSeeds: map[int64][]int64{}, BuildingSeeds: map[int64][]string{}, PlaceBuildings: map[int64][]int64{}}
-	day := truncDay(at)
+	day := ProposalDay(at)
 	from := day.AddDate(0, 0, -p.WindowDays+1)
 	sorted := slices.Clone(cases)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
@@ -401,9 +426,12 @@ func maxBuildingsWithin(cases []CaseInput, days int) int {
 	return best
 }
 
-func truncDay(t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+// ProposalDay is the day of the engine's window: the calendar day of at in
+// the county's time zone (China time), as a date (midnight UTC, like report
+// dates). A run at 01:00 Beijing time is on that Beijing day, not on the UTC
+// day before.
+func ProposalDay(at time.Time) time.Time {
+	return DateOf(at, ChinaTime()).Time
 }
 
 // ProposeRequest asks for proposals for a county at a time.
@@ -429,16 +457,6 @@ func (r ProposeRequest) Validate() error {
 	return r.Params.Validate()
 }
 
-// ZonePart is one piece of a draft zone before merging: whole buildings,
-// some units of a building, or the barrier blocks of a spread cluster.
-type ZonePart struct {
-	BuildingIDs []int64  `json:"building_ids,omitempty"`
-	UnitIDs     []int64  `json:"unit_ids,omitempty"`
-	BlockIDs    []int64  `json:"block_ids,omitempty"`
-	Rules       []string `json:"rules"`
-	ClusterID   int      `json:"cluster_id,omitempty"`
-}
-
 // BarrierRef names a barrier on a proposal's boundary.
 type BarrierRef struct {
 	ID        int64   `json:"id"`
@@ -455,20 +473,39 @@ type Rationale struct {
 	CaseIDs    []int64  `json:"case_ids"`
 	PlaceIDs   []int64  `json:"place_ids,omitempty"`
 	// BoundaryOnBarriers is the share of the boundary length within
-	// BarrierToleranceM of a barrier or the county edge.
+	// BarrierToleranceM of a barrier of the fine classes (which hold the
+	// coarse ones) or of a compound outline. The county edge does not count:
+	// a boundary that runs along it is where the barriers did not close.
 	BoundaryOnBarriers float64 `json:"boundary_on_barriers"`
 	Enlarged           bool    `json:"enlarged"`
+	// Enlargements say, per spread cluster, the level used and the levels
+	// tried with their numbers against the bounds.
+	Enlargements []Enlargement `json:"enlargements,omitempty"`
+	// Reasons are the rules with the numbers behind them, for the sentences
+	// of RationaleText.
+	Reasons []Reason `json:"reasons,omitempty"`
+	// Text is the rationale as sentences, in Chinese and English.
+	Text *RationaleText `json:"text,omitempty"`
+	// Parts are the parts the draft was assembled from, so an expert's
+	// enlarge or shrink can assemble it again with one cluster part changed.
+	Parts []ZonePart `json:"parts,omitempty"`
 }
 
 // Draft is a proposed high-risk zone.
 type Draft struct {
-	Key              string       `json:"key"`
-	Level            string       `json:"level"`
-	Name             string       `json:"name"`
-	GeoJSON          []byte       `json:"-"`
-	BuildingIDs      []int64      `json:"building_ids"`
-	UnitIDs          []int64      `json:"unit_ids"`
-	Population       int          `json:"population"`
+	Key         string  `json:"key"`
+	Level       string  `json:"level"`
+	Name        string  `json:"name"`
+	GeoJSON     []byte  `json:"-"`
+	BuildingIDs []int64 `json:"building_ids"`
+	UnitIDs     []int64 `json:"unit_ids"`
+	Population  int     `json:"population"`
+	// PopulationEstimated: the population holds estimated figures
+	// (population_derived buildings or units, or Workers).
+	PopulationEstimated bool `json:"population_estimated"`
+	// Workers is the estimated day-time population of the non-residential
+	// buildings seeded by a trace; it counts for StaffRequired.
+	Workers          int          `json:"workers"`
 	StaffRequired    int          `json:"staff_required"`
 	AreaM2           float64      `json:"area_m2"`
 	BoundaryBarriers []BarrierRef `json:"boundary_barriers"`
@@ -487,33 +524,4 @@ type Proposal struct {
 	Clusters  []Cluster       `json:"clusters"`
 	LowRisk   json.RawMessage `json:"low_risk_geometry"`
 	IDs       []int64         `json:"proposal_ids"`
-}
-
-// Parts turns seeds into zone parts; blocks maps each spread cluster id to the
-// barrier blocks its residences fall in.
-func (s Seeds) Parts(blocks map[int][]int64) []ZonePart {
-	var parts []ZonePart
-	bs := make([]int64, 0, len(s.BuildingSeeds))
-	for b := range s.BuildingSeeds {
-		bs = append(bs, b)
-	}
-	slices.Sort(bs)
-	for _, b := range bs {
-		parts = append(parts, ZonePart{BuildingIDs: []int64{b}, Rules: s.BuildingSeeds[b]})
-	}
-	us := make([]int64, 0, len(s.UnitSeeds))
-	for b := range s.UnitSeeds {
-		us = append(us, b)
-	}
-	slices.Sort(us)
-	for _, b := range us {
-		parts = append(parts, ZonePart{UnitIDs: s.UnitSeeds[b], Rules: []string{"residence_unit"}})
-	}
-	for _, cl := range s.Clusters {
-		if !cl.Spread || len(blocks[cl.ID]) == 0 {
-			continue
-		}
-		parts = append(parts, ZonePart{BlockIDs: blocks[cl.ID], Rules: append([]string{"spread_cluster_blocks"}, cl.Why...), ClusterID: cl.ID})
-	}
-	return parts
 }

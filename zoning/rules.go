@@ -27,6 +27,9 @@ type RuleSet struct {
 	StaffRatio        int       `json:"staff_ratio"`
 	FinestGranularity string    `json:"finest_granularity"`
 	DefaultLevel      string    `json:"default_level"`
+	// Enlargement bounds how far the engine enlarges a spread cluster
+	// (rule_sets.enlargement; zero fields are the defaults).
+	Enlargement EnlargementBounds `json:"enlargement"`
 }
 
 // StaffRequired is the number of workers a zone of the given population
@@ -60,6 +63,9 @@ func (r RuleSet) Validate() error {
 	}
 	if _, err := r.Level(r.DefaultLevel); err != nil {
 		return err
+	}
+	if err := r.Enlargement.WithDefaults().Validate(); err != nil {
+		return fmt.Errorf("rule set %s: %w", r.ID, err)
 	}
 	return nil
 }

@@ -151,6 +151,16 @@ type ProposalRecord struct {
 	DecisionReason string          `json:"decision_reason"`
 	// ZoneID is the zone made from the proposal when it was approved.
 	ZoneID *int64 `json:"zone_id"`
+	// PopulationEstimated: the population holds estimated figures.
+	PopulationEstimated bool `json:"population_estimated"`
+	// Workers is the estimated day-time population counted for staff.
+	Workers int `json:"workers"`
+	// Supersedes is the proposal an expert's enlarge or shrink replaced
+	// with this one; SupersededBy the proposals that replaced this one.
+	Supersedes   *int64  `json:"supersedes"`
+	SupersededBy []int64 `json:"superseded_by"`
+	// RationaleText is the rationale as sentences (zh and en).
+	RationaleText RationaleText `json:"rationale_text"`
 }
 
 // Diff compares two versions of a zone.

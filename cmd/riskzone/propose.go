@@ -21,7 +21,9 @@ func (a *app) proposeCmd() *cobra.Command {
 		Short: "Run the proposal engine for a county and store the proposals",
 		Long: `Run the proposal engine (SPEC §3) for a county at a time: counted cases in the
 look-back window, unit/building seeds, high-risk places, H3 spread clusters
-enlarged to the barrier blocks they touch. The proposals are stored with status
+enlarged bottom-up (compound, fine block, coarse block) to the first level that
+holds them within the rule set's enlargement bounds, else the bounded fallback
+(nearby buildings not across a barrier). The proposals are stored with status
 "proposed" and written as GeoJSON (with the restricted rationale) to --out.
 
 Parameters (JSON, every field optional, defaults in brackets): window_days [14],
@@ -29,7 +31,11 @@ h3_resolution [9], spread_min_buildings [3], spread_days [3],
 unknown_source_spreads [true], building_min_units [2], place_min_cases [2],
 place_min_visits [3], place_long_stay_hours [2], boundary_kinds [road river
 canal railway ridge cliff water], boundary_road_classes [motorway trunk primary
-secondary], barrier_tolerance_m [8], membership_share [0.5].`,
+secondary], barrier_tolerance_m [8], membership_share [0.5],
+fine_boundary_kinds [every barrier kind], fine_boundary_road_classes [every
+road class], floor_area_per_worker_m2 [20]. The enlargement bounds are the
+rule set's (rule_sets.enlargement): max_residents [3000], max_area_m2
+[250000], max_ratio [10], fallback_distance_m [30], max_edge_share [0.5].`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -8,9 +9,12 @@ import (
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
-// On the real extract the engine finds barrier blocks and an enlarged zone
-// follows real roads, rivers and the railway: a spread cluster of cases in
-// four buildings of the county with the most buildings.
+// On the real extract the engine finds barrier blocks, and a spread cluster
+// of cases in four buildings of the county with the most buildings is
+// enlarged within the bounds: the coarse block there is the county outline
+// (the valley's main roads and the Rhine do not close it) and is refused,
+// and an enlargement drawn on blocks follows barriers (issue 17 changed
+// this test: it used to take that 10 km² block).
 func TestProposeOnRealExtractFollowsBarriers(t *testing.T) {
 	im, s := newImporter(t)
 	importOK(t, im, liechtensteinPBF(t), Options{Kind: KindOSM, AdminLevels: liechtensteinLevels})
@@ -68,7 +72,27 @@ func TestProposeOnRealExtractFollowsBarriers(t *testing.T) {
 		enlarged++
 		t.Logf("%s: %d buildings, %.0f m², %.1f%% of the boundary on barriers, %d boundary barriers",
 			name, len(d.BuildingIDs), d.AreaM2, 100*d.Rationale.BoundaryOnBarriers, len(d.BoundaryBarriers))
-		if d.Rationale.BoundaryOnBarriers < 0.9 {
+		for _, s := range d.Rationale.Text.En {
+			t.Logf("  %s", s)
+		}
+		if len(d.Rationale.Enlargements) != 1 {
+			t.Fatalf("enlargements %+v, want one", d.Rationale.Enlargements)
+		}
+		e := d.Rationale.Enlargements[0]
+		b := zoning.DefaultEnlargementBounds()
+		if e.Residents > b.MaxResidents || e.AreaM2 > b.MaxAreaM2 {
+			t.Errorf("enlarged to %s beyond the bounds: %d residents, %.0f m²", e.Level, e.Residents, e.AreaM2)
+		}
+		var coarse zoning.LevelTry
+		for _, tr := range e.Tried {
+			if tr.Level == zoning.LevelCoarseBlock {
+				coarse = tr
+			}
+		}
+		if e.Level == zoning.LevelCoarseBlock || !slices.Contains(coarse.Refused, zoning.RefusedCountyEdge) {
+			t.Errorf("level %s, tried %+v: want the county-outline block refused", e.Level, e.Tried)
+		}
+		if e.Level != zoning.LevelNearby && d.Rationale.BoundaryOnBarriers < 0.9 {
 			t.Errorf("only %.1f%% of the enlarged zone's boundary follows barriers", 100*d.Rationale.BoundaryOnBarriers)
 		}
 		if len(d.BuildingIDs) <= len(ids) {

@@ -175,7 +175,7 @@ func (n Notices) Timeline(ctx context.Context) ([]zoning.TimelineEntry, error) {
 		return nil, fmt.Errorf("public timeline: %w", err)
 	}
 	// A version superseded before it took effect was never in force (an
-	// empty span, migration 010): nobody was in it.
+	// empty span, migration 009): nobody was in it.
 	out = slices.DeleteFunc(out, func(e zoning.TimelineEntry) bool { return e.Until != nil && !e.Until.After(e.From) })
 	return out, nil
 }

@@ -50,22 +50,38 @@ func newStoryEnv(t *testing.T) *storyEnv {
 	return e
 }
 
-// adjust removes the last building of a multi-building active zone as the
-// approver and returns the zone.
+// adjust changes an active zone's members as the approver and returns the
+// zone: it removes the last building of a multi-building zone, or (the
+// bounded enlargement of issue 17 leaves the story few of those) adds the
+// building nearest to a zone.
 func (e *storyEnv) adjust(skip ...int64) int64 {
 	e.t.Helper()
 	ctx := context.Background()
 	var id int64
 	var v int
 	var b []int64
-	err := e.s.Pool.QueryRow(ctx, `SELECT z.id, z.current_version, v.building_ids FROM zones z
+	var near *int64
+	err := e.s.Pool.QueryRow(ctx, `SELECT z.id, z.current_version, v.building_ids,
+			(SELECT o.id FROM buildings o WHERE o.county_id = z.county_id AND NOT (o.id = ANY (v.building_ids))
+			   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.building_id = o.id AND u.id = ANY (v.unit_ids))
+			 ORDER BY o.geom <-> v.geom, o.id LIMIT 1)
+		FROM zones z
 		JOIN zone_versions v ON v.zone_id = z.id AND v.version = z.current_version
-		WHERE z.status = 'active' AND cardinality(v.building_ids) >= 2 AND NOT (z.id = ANY ($1::bigint[])) ORDER BY z.id LIMIT 1`, skip).Scan(&id, &v, &b)
+		WHERE z.status = 'active' AND NOT (z.id = ANY ($1::bigint[]))
+		ORDER BY cardinality(v.building_ids) < 2, z.id LIMIT 1`, skip).Scan(&id, &v, &b, &near)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.zones.EditMembers(ctx, as(e.approver), id, zoning.MembersEdit{Version: v, Reason: "test adjust",
-		MemberChange: zoning.MemberChange{RemoveBuildings: b[len(b)-1:]}}); err != nil {
+	change := zoning.MemberChange{}
+	switch {
+	case len(b) >= 2:
+		change.RemoveBuildings = b[len(b)-1:]
+	case near != nil:
+		change.AddBuildings = []int64{*near}
+	default:
+		e.t.Fatalf("zone %d: nothing to adjust", id)
+	}
+	if _, err := e.zones.EditMembers(ctx, as(e.approver), id, zoning.MembersEdit{Version: v, Reason: "test adjust", MemberChange: change}); err != nil {
 		e.t.Fatal(err)
 	}
 	return id

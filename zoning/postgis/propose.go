@@ -49,16 +49,16 @@ var _ zoning.ProposalSource = Proposals{}
 // County returns the county with its rule set (the default when unset).
 func (p Proposals) County(ctx context.Context, id int64) (zoning.County, error) {
 	var c zoning.County
-	var levels []byte
+	var levels, enlargement []byte
 	err := p.S.Pool.QueryRow(ctx, `
 		SELECT a.id, a.name, a.authority, r.id, r.name, r.edition, r.levels, r.clean_days,
-		       r.screening_required, r.staff_ratio, r.finest_granularity, r.default_level
+		       r.screening_required, r.staff_ratio, r.finest_granularity, r.default_level, r.enlargement
 		FROM admin_areas a
 		JOIN rule_sets r ON r.id = coalesce(a.rule_set_id, (SELECT id FROM rule_sets WHERE is_default))
 		WHERE a.id = $1 AND a.level = 'county'`, id).Scan(
 		&c.ID, &c.Name, &c.Authority, &c.RuleSet.ID, &c.RuleSet.Name, &c.RuleSet.Edition, &levels,
 		&c.RuleSet.CleanDays, &c.RuleSet.ScreeningRequired, &c.RuleSet.StaffRatio,
-		&c.RuleSet.FinestGranularity, &c.RuleSet.DefaultLevel)
+		&c.RuleSet.FinestGranularity, &c.RuleSet.DefaultLevel, &enlargement)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, zoning.Errorf(zoning.ErrNotFound, "county %d not found", id)
 	}
@@ -67,6 +67,9 @@ func (p Proposals) County(ctx context.Context, id int64) (zoning.County, error) 
 	}
 	if err := json.Unmarshal(levels, &c.RuleSet.Levels); err != nil {
 		return c, fmt.Errorf("rule set %s levels: %w", c.RuleSet.ID, err)
+	}
+	if c.RuleSet.Enlargement, err = zoning.ParseEnlargementBounds(enlargement); err != nil {
+		return c, fmt.Errorf("rule set %s: %w", c.RuleSet.ID, err)
 	}
 	return c, nil
 }
@@ -122,113 +125,6 @@ func (p Proposals) ProposalInputs(ctx context.Context, countyID int64, day time.
 	return cases, traces, nil
 }
 
-// BlockSet makes sure the county's barrier blocks for the params' boundary
-// classes are built and current, and returns the set id. Blocks are rebuilt
-// when the barriers or admin layers changed since they were built.
-func (p Proposals) BlockSet(ctx context.Context, countyID int64, params zoning.ProposeParams) (int64, error) {
-	kinds := slices.Clone(params.BoundaryKinds)
-	slices.Sort(kinds)
-	classes := slices.Clone(params.BoundaryRoadClasses)
-	slices.Sort(classes)
-	tx, err := p.S.Pool.Begin(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	// One builder per county at a time; readers of a current set pass quickly.
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('riskzone-blocks'), $1::int)", int32(countyID)); err != nil {
-		return 0, fmt.Errorf("lock block cache: %w", err)
-	}
-	var barriersV, adminV int64
-	if err := tx.QueryRow(ctx, `SELECT (SELECT version FROM layer_versions WHERE layer = 'barriers'),
-		(SELECT version FROM layer_versions WHERE layer = 'admin')`).Scan(&barriersV, &adminV); err != nil {
-		return 0, fmt.Errorf("read layer versions: %w", err)
-	}
-	var id, bv, av int64
-	err = tx.QueryRow(ctx, `SELECT id, barriers_version, admin_version FROM barrier_block_sets
-		WHERE county_id = $1 AND kinds = $2 AND road_classes = $3`, countyID, kinds, classes).Scan(&id, &bv, &av)
-	switch {
-	case err == nil && bv == barriersV && av == adminV:
-		return id, tx.Commit(ctx)
-	case err == nil:
-		if _, err := tx.Exec(ctx, "DELETE FROM barrier_block_sets WHERE id = $1", id); err != nil {
-			return 0, fmt.Errorf("drop stale blocks: %w", err)
-		}
-	case !errors.Is(err, pgx.ErrNoRows):
-		return 0, fmt.Errorf("look up block set: %w", err)
-	}
-	start := time.Now()
-	if err := tx.QueryRow(ctx, `INSERT INTO barrier_block_sets (county_id, kinds, road_classes, barriers_version, admin_version, block_count)
-		VALUES ($1, $2, $3, $4, $5, 0) RETURNING id`, countyID, kinds, classes, barriersV, adminV).Scan(&id); err != nil {
-		return 0, fmt.Errorf("create block set: %w", err)
-	}
-	tag, err := tx.Exec(ctx, query("blocks_build"), countyID, kinds, classes, id)
-	if err != nil {
-		return 0, fmt.Errorf("polygonize barriers of county %d: %w", countyID, err)
-	}
-	if _, err := tx.Exec(ctx, "UPDATE barrier_block_sets SET block_count = $2, build_ms = $3 WHERE id = $1",
-		id, tag.RowsAffected(), time.Since(start).Milliseconds()); err != nil {
-		return 0, fmt.Errorf("record block set: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("commit block set: %w", err)
-	}
-	return id, nil
-}
-
-// BlocksForClusters returns the blocks holding each spread cluster's
-// residence buildings.
-func (p Proposals) BlocksForClusters(ctx context.Context, countyID int64, params zoning.ProposeParams, clusters []zoning.Cluster) (map[int][]int64, error) {
-	defer p.step("blocks", time.Now())
-	out := map[int][]int64{}
-	var spread []zoning.Cluster
-	for _, c := range clusters {
-		if c.Spread {
-			spread = append(spread, c)
-		}
-	}
-	if len(spread) == 0 {
-		return out, nil
-	}
-	set, err := p.BlockSet(ctx, countyID, params)
-	if err != nil {
-		return nil, err
-	}
-	// One query for all clusters: (cluster, building) pairs -> blocks.
-	var clusterIDs, buildingIDs []int64
-	for _, c := range spread {
-		for _, b := range c.BuildingIDs {
-			clusterIDs = append(clusterIDs, int64(c.ID))
-			buildingIDs = append(buildingIDs, b)
-		}
-	}
-	rows, err := p.S.Pool.Query(ctx, `
-		SELECT DISTINCT x.cluster, bl.id
-		FROM unnest($2::bigint[], $3::bigint[]) AS x(cluster, building)
-		JOIN buildings b ON b.id = x.building
-		CROSS JOIN LATERAL (
-		    -- set_id + 0 keeps the planner on the spatial index.
-		    SELECT bl.id FROM barrier_blocks bl
-		    WHERE ST_Intersects(bl.geom, ST_PointOnSurface(b.geom)) AND bl.set_id + 0 = $1
-		) bl
-		ORDER BY 1, 2`, set, clusterIDs, buildingIDs)
-	if err != nil {
-		return nil, fmt.Errorf("blocks of spread clusters: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var cluster, block int64
-		if err := rows.Scan(&cluster, &block); err != nil {
-			return nil, fmt.Errorf("scan cluster block: %w", err)
-		}
-		out[int(cluster)] = append(out[int(cluster)], block)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read cluster blocks: %w", err)
-	}
-	return out, nil
-}
-
 // AssembleDrafts merges parts into drafts (see sql/propose_assemble.sql).
 func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, params zoning.ProposeParams, parts []zoning.ZonePart) ([]zoning.AssembledDraft, json.RawMessage, error) {
 	tx, err := p.S.Pool.BeginTx(ctx, pgx.TxOptions{})
@@ -236,13 +132,27 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 		return nil, nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(ctx)
+	out, low, err := p.assembleIn(ctx, tx, county, params, parts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, low, tx.Commit(ctx)
+}
+
+// assembleIn assembles in tx; its temporary tables live until tx ends, so
+// one transaction assembles once.
+func (p Proposals) assembleIn(ctx context.Context, tx pgx.Tx, county zoning.County, params zoning.ProposeParams, parts []zoning.ZonePart) ([]zoning.AssembledDraft, json.RawMessage, error) {
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE zparts (part int, kind text, geom geometry) ON COMMIT DROP`); err != nil {
 		return nil, nil, fmt.Errorf("create parts table: %w", err)
 	}
 	// Parts go in as (part, id) pairs, one statement per kind of part.
-	var blockPart, blockID, bldPart, bldID, unitPart, unitID []int64
+	var blockPart, blockID, compPart, compID, bldPart, bldID, unitPart, unitID, traced []int64
 	for i, part := range parts {
 		switch {
+		case len(part.CompoundIDs) > 0:
+			for _, id := range part.CompoundIDs {
+				compPart, compID = append(compPart, int64(i)), append(compID, id)
+			}
 		case len(part.BlockIDs) > 0:
 			for _, id := range part.BlockIDs {
 				blockPart, blockID = append(blockPart, int64(i)), append(blockID, id)
@@ -250,6 +160,9 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 		case len(part.BuildingIDs) > 0:
 			for _, id := range part.BuildingIDs {
 				bldPart, bldID = append(bldPart, int64(i)), append(bldID, id)
+			}
+			if slices.ContainsFunc(part.Rules, func(r string) bool { return strings.HasPrefix(r, "place_") }) {
+				traced = append(traced, part.BuildingIDs...)
 			}
 		case len(part.UnitIDs) > 0:
 			for _, id := range part.UnitIDs {
@@ -264,6 +177,8 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 	batch := &pgx.Batch{}
 	batch.Queue(`INSERT INTO zparts SELECT x.part, 'block', ST_Union(bl.geom)
 		FROM unnest($1::bigint[], $2::bigint[]) AS x(part, id) JOIN barrier_blocks bl ON bl.id = x.id GROUP BY x.part`, blockPart, blockID)
+	batch.Queue(`INSERT INTO zparts SELECT x.part, 'block', ST_Union(c.geom)
+		FROM unnest($1::bigint[], $2::bigint[]) AS x(part, id) JOIN compounds c ON c.id = x.id GROUP BY x.part`, compPart, compID)
 	batch.Queue(`INSERT INTO zparts SELECT x.part, 'building', ST_Union(b.geom)
 		FROM unnest($1::bigint[], $2::bigint[]) AS x(part, id) JOIN buildings b ON b.id = x.id GROUP BY x.part`, bldPart, bldID)
 	batch.Queue(`INSERT INTO zparts SELECT x.part, 'unit', ST_Union(coalesce(u.geom, b.geom))
@@ -289,7 +204,10 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 		p.step("assemble: "+strings.Join(strings.Fields(stmt)[:min(4, len(strings.Fields(stmt)))], " "), start)
 	}
 	start = time.Now()
-	rows, err := tx.Query(ctx, query("propose_members"))
+	if traced == nil {
+		traced = []int64{}
+	}
+	rows, err := tx.Query(ctx, query("propose_members"), traced, params.FloorAreaPerWorkerM2)
 	if err != nil {
 		return nil, nil, fmt.Errorf("members: %w", err)
 	}
@@ -299,7 +217,7 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 		var grp int
 		d := zoning.AssembledDraft{}
 		var geo string
-		if err := rows.Scan(&grp, &d.BuildingIDs, &d.UnitIDs, &d.Population, &d.AreaM2, &geo); err != nil {
+		if err := rows.Scan(&grp, &d.BuildingIDs, &d.UnitIDs, &d.Population, &d.PopulationEstimated, &d.Workers, &d.AreaM2, &geo); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("scan draft: %w", err)
 		}
@@ -338,7 +256,7 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 	}
 	p.step("assemble: draft parts", start)
 	start = time.Now()
-	rows, err = tx.Query(ctx, query("propose_barriers"), params.BarrierToleranceM, params.BoundaryKinds, params.BoundaryRoadClasses, county.ID)
+	rows, err = tx.Query(ctx, query("propose_barriers"), params.BarrierToleranceM, params.FineBoundaryKinds, params.FineBoundaryRoadClasses, county.ID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("boundary barriers: %w", err)
 	}
@@ -393,7 +311,7 @@ func (p Proposals) AssembleDrafts(ctx context.Context, county zoning.County, par
 	if low != nil {
 		lowJSON = json.RawMessage(*low)
 	}
-	return out, lowJSON, tx.Commit(ctx)
+	return out, lowJSON, nil
 }
 
 func firstID(d zoning.AssembledDraft) int64 {
@@ -464,11 +382,9 @@ func (p Proposals) SaveProposal(ctx context.Context, prop *zoning.Proposal, snap
 		if err != nil {
 			return fmt.Errorf("encode rationale: %w", err)
 		}
-		batch.Queue(`INSERT INTO proposals (run_id, county_id, level, name, geom, building_ids, unit_ids,
-				population, staff_required, area_m2, boundary_barriers, rationale, created_by)
-			VALUES ($1, $2, $3, $4, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($5), 4326)), $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+		batch.Queue(query("proposal_insert"),
 			prop.RunID, prop.CountyID, d.Level, d.Name, string(d.GeoJSON), d.BuildingIDs, d.UnitIDs, d.Population,
-			d.StaffRequired, d.AreaM2, barriers, rationale, actor)
+			d.StaffRequired, d.AreaM2, barriers, rationale, actor, d.PopulationEstimated, d.Workers, nil)
 	}
 	br := tx.SendBatch(ctx, batch)
 	for _, d := range prop.Drafts {
@@ -514,7 +430,7 @@ func (p Proposals) Run(ctx context.Context, id int64) (zoning.Proposal, []string
 		prop.LowRisk = json.RawMessage(*low)
 	}
 	rows, err := p.S.Pool.Query(ctx, `SELECT id, level, name, status, ST_AsGeoJSON(ST_ForcePolygonCCW(geom), 7), building_ids, unit_ids,
-			population, staff_required, area_m2, boundary_barriers, rationale
+			population, staff_required, area_m2, boundary_barriers, rationale, population_estimated, workers
 		FROM proposals WHERE run_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return prop, nil, fmt.Errorf("load proposals of run %d: %w", id, err)
@@ -527,7 +443,7 @@ func (p Proposals) Run(ctx context.Context, id int64) (zoning.Proposal, []string
 		var status, geo string
 		var barriers, rationale []byte
 		if err := rows.Scan(&pid, &d.Level, &d.Name, &status, &geo, &d.BuildingIDs, &d.UnitIDs, &d.Population,
-			&d.StaffRequired, &d.AreaM2, &barriers, &rationale); err != nil {
+			&d.StaffRequired, &d.AreaM2, &barriers, &rationale, &d.PopulationEstimated, &d.Workers); err != nil {
 			return prop, nil, fmt.Errorf("scan proposal: %w", err)
 		}
 		d.GeoJSON = []byte(geo)

@@ -32,9 +32,13 @@ func loadDemo(tb testing.TB, buildings int) (*postgis.Store, int64) {
 	return s, county
 }
 
-// On the demo city the enlarged proposals follow the barrier network: at
-// least 90% of their boundary runs within the tolerance of a boundary-class
-// barrier or the county edge, and no building is cut.
+// On the demo city the proposals obey the default enlargement bounds
+// (issue 17): every enlarged part holds at most the bounded residents, area
+// and ratio; parts drawn on compounds or blocks follow barriers or compound
+// outlines for at least 90% of their boundary (the county edge not
+// counted); no building is cut. The proposals are recorded in
+// testdata/propose_demo_golden.json (count, area, residents, level per
+// proposal); RISKZONE_UPDATE_GOLDEN=1 rewrites it.
 func TestProposeOnDemoCityFollowsBarriers(t *testing.T) {
 	s, county := loadDemo(t, 6000)
 	ctx := context.Background()
@@ -42,19 +46,25 @@ func TestProposeOnDemoCityFollowsBarriers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b := zoning.DefaultEnlargementBounds()
 	enlarged := 0
 	for _, d := range p.Drafts {
-		if !d.Rationale.Enlarged {
-			continue
-		}
-		enlarged++
-		t.Logf("enlarged %s: %d buildings, population %d, boundary on barriers %.1f%%", d.Name, len(d.BuildingIDs), d.Population, 100*d.Rationale.BoundaryOnBarriers)
-		if d.Rationale.BoundaryOnBarriers < 0.9 {
-			t.Errorf("%s: only %.1f%% of the boundary follows barriers", d.Name, 100*d.Rationale.BoundaryOnBarriers)
+		for _, e := range d.Rationale.Enlargements {
+			enlarged++
+			t.Logf("%s: cluster %d at %s, %d residents, %.0f m², boundary on barriers %.1f%%", d.Name, e.ClusterID, e.Level, e.Residents, e.AreaM2, 100*d.Rationale.BoundaryOnBarriers)
+			if e.Level == zoning.LevelBuilding {
+				continue // the case buildings alone: high-risk whatever their size
+			}
+			if e.Residents > b.MaxResidents || e.AreaM2 > b.MaxAreaM2 || float64(e.Residents) > b.MaxRatio*float64(max(e.SeedResidents, 1)) {
+				t.Errorf("%s: cluster %d enlarged to %s beyond the bounds: %d residents (seeded %d), %.0f m²", d.Name, e.ClusterID, e.Level, e.Residents, e.SeedResidents, e.AreaM2)
+			}
+			if e.Level != zoning.LevelNearby && d.Rationale.BoundaryOnBarriers < 0.9 {
+				t.Errorf("%s: only %.1f%% of the boundary follows barriers", d.Name, 100*d.Rationale.BoundaryOnBarriers)
+			}
 		}
 	}
 	if enlarged == 0 {
-		t.Fatalf("the demo outbreak produced no enlarged zone (%d drafts, %d clusters)", len(p.Drafts), len(p.Clusters))
+		t.Fatalf("the demo outbreak produced no spread cluster (%d drafts, %d clusters)", len(p.Drafts), len(p.Clusters))
 	}
 	var cut int
 	if err := s.Pool.QueryRow(ctx, `WITH z AS (SELECT ST_Union(geom) AS g FROM proposals WHERE run_id = $1 AND cardinality(building_ids) > 0)
@@ -68,6 +78,7 @@ func TestProposeOnDemoCityFollowsBarriers(t *testing.T) {
 	if len(p.Ignored) == 0 {
 		t.Fatal("the demo's excluded cases were not listed as ignored")
 	}
+	compareGolden(t, "testdata/propose_demo_golden.json", demoGolden(p))
 }
 
 // BenchmarkProposeDemoCity: propose on a demo county with a warm block cache.

@@ -244,8 +244,11 @@ func TestProposeHighRiskPlace(t *testing.T) {
 	}
 }
 
-// Cases in three buildings of block A within three days: the zone is exactly
-// block A, bounded by the secondary road, the river and the county edge.
+// Cases in three buildings of block A within three days: the zone is the
+// finest closed block holding them (issue 17: compound, then the fine block
+// of local roads, then the coarse block), the east half of block A between
+// the local road, the secondary road, the river and the county edge. The
+// county edge is not a barrier: 400 m of the 1,800 m boundary do not count.
 func TestProposeSpreadClusterIsItsBlock(t *testing.T) {
 	sc := newScenario(t)
 	sc.addCase(sc.at(4, 1), 1, "2022-11-18") // (600,200)
@@ -256,18 +259,18 @@ func TestProposeSpreadClusterIsItsBlock(t *testing.T) {
 		t.Fatalf("%d drafts, want 1: %+v", len(p.Drafts), p.Drafts)
 	}
 	d := p.Drafts[0]
-	blockA := 800.0 * 500
-	if math.Abs(d.AreaM2-blockA)/blockA > 0.01 {
-		t.Fatalf("area %.0f m², want block A %.0f", d.AreaM2, blockA)
+	block := 400.0 * 500
+	if math.Abs(d.AreaM2-block)/block > 0.01 {
+		t.Fatalf("area %.0f m², want the fine block %.0f", d.AreaM2, block)
 	}
-	if got := sc.overlap(d, 0, 0, 800, 500); math.Abs(got-blockA)/blockA > 0.01 {
-		t.Fatalf("zone covers %.0f m² of block A", got)
+	if got := sc.overlap(d, 400, 0, 800, 500); math.Abs(got-block)/block > 0.01 {
+		t.Fatalf("zone covers %.0f m² of the fine block", got)
 	}
-	// Every building of block A, none elsewhere.
+	// Every building of the fine block, none elsewhere.
 	var want []int64
 	for i, x := range gridX {
 		for j, y := range gridY {
-			if x < 800 && y < 500 {
+			if x > 400 && x < 800 && y < 500 {
 				want = append(want, sc.at(i, j))
 			}
 		}
@@ -276,25 +279,30 @@ func TestProposeSpreadClusterIsItsBlock(t *testing.T) {
 	if !slices.Equal(d.BuildingIDs, want) {
 		t.Fatalf("buildings %v, want %v", d.BuildingIDs, want)
 	}
-	if !d.Rationale.Enlarged || d.Rationale.BoundaryOnBarriers < 0.9 {
-		t.Fatalf("rationale %+v: want enlarged with >= 90%% of the boundary on barriers", d.Rationale)
+	if len(d.Rationale.Enlargements) != 1 || d.Rationale.Enlargements[0].Level != zoning.LevelFineBlock {
+		t.Fatalf("enlargements %+v, want the fine block", d.Rationale.Enlargements)
+	}
+	if share := d.Rationale.BoundaryOnBarriers; !d.Rationale.Enlarged || math.Abs(share-1400.0/1800) > 0.02 {
+		t.Fatalf("rationale %+v: want enlarged with 1400/1800 of the boundary on barriers (county edge not counted)", d.Rationale)
 	}
 	kinds := map[string]bool{}
 	for _, b := range d.BoundaryBarriers {
 		kinds[b.Kind+"/"+b.RoadClass] = true
 	}
-	if !kinds["river/"] || !kinds["road/secondary"] {
-		t.Fatalf("boundary barriers %+v: want the river and the secondary road", d.BoundaryBarriers)
+	if !kinds["river/"] || !kinds["road/secondary"] || !kinds["road/residential"] {
+		t.Fatalf("boundary barriers %+v: want the river, the secondary and the local road", d.BoundaryBarriers)
 	}
 	if d.Population != 40*len(want) || d.StaffRequired != (40*len(want)+9)/10 {
 		t.Fatalf("population %d staff %d", d.Population, d.StaffRequired)
 	}
 }
 
-// A cluster on both sides of the secondary road takes both blocks; the river
-// still bounds it.
+// A cluster on both sides of the secondary road takes the fine blocks on
+// both sides (with bounds that allow their 400,000 m²); the river and the
+// local road still bound it.
 func TestProposeClusterAcrossRoadTakesBothBlocks(t *testing.T) {
 	sc := newScenario(t)
+	mustExec(t, sc.s, `UPDATE rule_sets SET enlargement = '{"max_area_m2": 1000000}'`)
 	sc.addCase(sc.at(4, 3), 1, "2022-11-19") // (600,400)
 	sc.addCase(sc.at(5, 3), 1, "2022-11-19") // (700,400)
 	sc.addCase(sc.at(4, 4), 1, "2022-11-20") // (600,600)
@@ -303,11 +311,14 @@ func TestProposeClusterAcrossRoadTakesBothBlocks(t *testing.T) {
 		t.Fatalf("%d drafts, want 1", len(p.Drafts))
 	}
 	d := p.Drafts[0]
-	if a := sc.overlap(d, 0, 0, 800, 1000); math.Abs(a-800*1000)/(800*1000) > 0.01 {
-		t.Fatalf("covers %.0f m² of blocks A+B, want %d", a, 800*1000)
+	if a := sc.overlap(d, 400, 0, 800, 1000); math.Abs(a-400*1000)/(400*1000) > 0.01 {
+		t.Fatalf("covers %.0f m² of the two fine blocks, want %d", a, 400*1000)
 	}
 	if a := sc.overlap(d, 800, 0, 1200, 1000); a > 10 {
 		t.Fatalf("crosses the river: %.0f m² east of it", a)
+	}
+	if a := sc.overlap(d, 0, 0, 400, 1000); a > 10 {
+		t.Fatalf("crosses the local road: %.0f m² west of it", a)
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
-// One definition of "in force at T" (migration 010): at every instant
+// One definition of "in force at T" (migration 009): at every instant
 // around each notice's effective time, the versions of
 // public_zone_versions_at(T) are exactly the public timeline's versions with
 // valid_from <= T < valid_to, and the view public_zone_versions is the

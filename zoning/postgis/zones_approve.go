@@ -25,10 +25,11 @@ func getProposal(ctx context.Context, q querier, id int64) (zoning.ProposalRecor
 	err := q.QueryRow(ctx, `SELECT p.id, p.run_id, p.county_id, p.level, p.status, p.name,
 			ST_AsGeoJSON(ST_ForcePolygonCCW(p.geom), 7), p.building_ids, p.unit_ids, p.population, p.staff_required, p.area_m2,
 			p.rationale, p.created_by, p.created_at, p.decided_by, p.decided_at, p.decision_reason,
-			(SELECT min(z.id) FROM zones z WHERE z.proposal_id = p.id)
+			(SELECT min(z.id) FROM zones z WHERE z.proposal_id = p.id),
+			p.population_estimated, p.workers, p.supersedes, p.superseded_by
 		FROM proposals p WHERE p.id = $1`, id).Scan(&p.ID, &p.RunID, &p.CountyID, &p.Level, &p.Status, &p.Name, &geo,
 		&p.BuildingIDs, &p.UnitIDs, &p.Population, &p.StaffRequired, &p.AreaM2, &p.Rationale, &p.CreatedBy, &p.CreatedAt,
-		&p.DecidedBy, &p.DecidedAt, &reason, &p.ZoneID)
+		&p.DecidedBy, &p.DecidedAt, &reason, &p.ZoneID, &p.PopulationEstimated, &p.Workers, &p.Supersedes, &p.SupersededBy)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, zoning.Errorf(zoning.ErrNotFound, "proposal %d not found", id)
 	}
@@ -37,6 +38,7 @@ func getProposal(ctx context.Context, q querier, id int64) (zoning.ProposalRecor
 	}
 	p.Geometry = json.RawMessage(geo)
 	p.DecisionReason = deref(reason)
+	p.RationaleText = zoning.RationaleTextOf(p.Rationale, len(p.BuildingIDs), len(p.UnitIDs))
 	return p, nil
 }
 

@@ -193,6 +193,16 @@ function bindSide(side: HTMLElement) {
     await loadProposals();
     setMsg('ok', t('rejected'));
   }));
+  // Enlarge or shrink one level: the new proposal supersedes the selected one.
+  for (const dir of ['enlarge', 'shrink'] as const) on(`[data-act="${dir}"]`, () => guard(async () => {
+    const old = S.selProposal.id;
+    const res = await api('POST', `/api/v1/proposals/${old}/${dir}`, { reason: val('decisionReason') });
+    const ids = (res.proposals || []).map((p: any) => p.id);
+    await loadProposals();
+    const next = S.proposals.find((x) => x.id === ids[0]);
+    if (next) selectProposal(next);
+    setMsg('ok', t('stepped', { ids: ids.map((i: number) => '#' + i).join(', '), old }));
+  }));
   on('[data-act="editaccept"]', () => {
     const p = S.selProposal;
     beginEdit({ kind: 'proposal', id: p.id, version: 0, name: p.name, buildingIDs: new Set(p.building_ids ?? []), geometry: p.geometry });

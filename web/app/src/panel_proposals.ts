@@ -1,6 +1,7 @@
 // The proposals panel and the editor block it shares with the zone panel.
 import { t } from './i18n';
 import { S, history, esc, fmt, type Tool } from './state';
+import { rationaleList, population } from './rationale';
 
 export function editorBlock(): string {
   const tg = S.target;
@@ -28,13 +29,15 @@ export function proposalsPanel(): string {
     const sel = S.selProposal?.id === p.id;
     return `<div class="card ${sel ? 'sel' : ''}" data-proposal="${p.id}" data-testid="proposal">
       <div class="t">${esc(p.name || '#' + p.id)} <span class="muted">#${p.id} · ${esc(t('level.' + p.level))} · ${esc(t('status.' + p.status))}</span></div>
-      <dl class="nums"><dt>${esc(t('population'))}</dt><dd data-testid="population">${fmt(p.population)}</dd>
+      <dl class="nums"><dt>${esc(t('population'))}</dt><dd data-testid="population">${esc(population(p.population, !!p.population_estimated))}</dd>
+      ${p.workers ? `<dt>${esc(t('workers'))}</dt><dd data-testid="workers">${fmt(p.workers)}</dd>` : ''}
       <dt>${esc(t('staff'))}</dt><dd>${fmt(p.staff_required)}</dd>
       <dt>${esc(t('buildings'))}</dt><dd>${fmt(p.buildings)}</dd>
       <dt>${esc(t('onBarriers'))}</dt><dd>${Math.round((r.boundary_on_barriers ?? 0) * 100)}%${r.enlarged ? ' · ' + esc(t('enlarged')) : ''}</dd></dl>
-      <div class="muted">${esc(t('rationale'))}: ${esc((r.rules || []).join('; '))}</div>
+      <div class="muted">${esc(t('rationale'))}:</div>${rationaleList(p)}
       ${sel ? `<div class="muted" data-testid="barrier-names">${esc(t('barriers'))}: ${esc((p.boundary_barriers || []).slice(0, 8).map((b: any) => b.name || b.kind).join('、'))}</div>
       <div class="row"><button class="primary" data-act="accept">${esc(t('accept'))}</button><button data-act="editaccept">${esc(t('editAccept'))}</button></div>
+      ${(r.enlargements || []).length ? `<div class="row"><button data-act="enlarge" data-testid="enlarge">${esc(t('enlargeLevel'))}</button><button data-act="shrink" data-testid="shrink">${esc(t('shrinkLevel'))}</button></div>` : ''}
       <label class="f">${esc(t('reason'))}<input data-testid="decision-reason" id="decisionReason"></label>
       <div class="row"><button class="danger" data-act="reject">${esc(t('reject'))}</button></div>` : ''}
     </div>`;

@@ -1,5 +1,5 @@
 -- The public map changes when a notice published ahead of its effective
--- time takes effect (view public_zone_versions, migration 010): bump the
+-- time takes effect (view public_zone_versions, migration 009): bump the
 -- zones layer once that time has passed, unless the layer already moved
 -- since (its changed_at is later), so caches keyed by layer versions (tiles,
 -- the lookup index, pages) rebuild. Several replicas may run it at once: the

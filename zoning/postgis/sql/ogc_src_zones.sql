@@ -6,7 +6,7 @@
 -- (t_from, t_to, timed, county, level, status, zone).
 --
 -- Without a datetime, or at an instant: the version of each zone in force
--- now (riskzone_now()) or then, public_zone_versions_at (migration 010:
+-- now (riskzone_now()) or then, public_zone_versions_at (migration 009:
 -- one definition of "in force at T" for the map and for "as of"), the
 -- active ones unless p.status says otherwise. For an interval (p.timed,
 -- t_from <> t_to or an open end): from the public timeline (view

@@ -59,6 +59,8 @@ ANALYZE zfinal;
 
 -- Flat membership rows per final zone: whole buildings, and units with
 -- their building and population (whole = the unit's building is a member).
+-- UNION, not UNION ALL: a unit in two parts of a zone (its case's seed and a
+-- cluster's building level) is one member.
 CREATE TEMP TABLE zwhole ON COMMIT DROP AS
 SELECT DISTINCT f.grp, m.building_id
 FROM zfinal f, unnest(f.comps) AS fc(comp)
@@ -69,7 +71,7 @@ ANALYZE zwhole;
 CREATE TEMP TABLE zunits ON COMMIT DROP AS
 SELECT w.grp, u.id AS unit_id, u.building_id, u.population, true AS whole
 FROM zwhole w JOIN units u ON u.building_id = w.building_id
-UNION ALL
+UNION
 SELECT f.grp, u.id, u.building_id, u.population, false
 FROM zfinal f, unnest(f.comps) AS fc(comp)
 JOIN zshaped s ON s.comp = fc.comp AND s.units_only

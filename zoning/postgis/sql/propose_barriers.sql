@@ -1,13 +1,14 @@
 -- Barriers along each assembled zone's boundary ($1 tolerance in metres),
 -- with the length of boundary each one follows; and for each zone the share
--- of its boundary that runs within the tolerance of a boundary-class barrier
--- (kinds $2, road classes $3) or of the county edge (county $4).
+-- of its boundary that runs within the tolerance of a barrier of kinds $2
+-- (roads only of classes $3; the fine classes, which hold the coarse ones)
+-- or of the outline of a compound. The county edge ($4's outline) is not a
+-- barrier: a boundary on it is where the barriers did not close.
 -- Candidates are found with a degree tolerance that is never smaller than $1
 -- metres at the county's latitudes (index scan); lengths are then measured
 -- on the spheroid.
 WITH prm AS (
-    SELECT $1::float8 / (111320 * cos(radians(least(89, greatest(abs(ST_YMin(a.geom)), abs(ST_YMax(a.geom))))))) AS tol_deg,
-           ST_Boundary(a.geom) AS edge
+    SELECT $1::float8 / (111320 * cos(radians(least(89, greatest(abs(ST_YMin(a.geom)), abs(ST_YMax(a.geom))))))) AS tol_deg
     FROM admin_areas a WHERE a.id = $4
 ),
 bnd AS (
@@ -26,16 +27,17 @@ shared AS (
            ST_Length(ST_Intersection(line, bbuf)::geography) AS len
     FROM near
 ),
-edge AS (
-    SELECT bnd.grp, ST_Buffer(ST_Intersection(prm.edge, ST_Expand(bnd.line, prm.tol_deg * 2))::geography, $1)::geometry AS ebuf
+outline AS (
+    SELECT bnd.grp, ST_Buffer(ST_Intersection(ST_Boundary(c.geom), ST_Expand(bnd.line, prm.tol_deg * 2))::geography, $1)::geometry AS cbuf
     FROM bnd CROSS JOIN prm
-    WHERE ST_DWithin(bnd.line, prm.edge, prm.tol_deg)
+    JOIN compounds c ON ST_DWithin(c.geom, bnd.line, prm.tol_deg)
+    WHERE ST_DWithin(ST_Boundary(c.geom), bnd.line, prm.tol_deg)
 ),
 cover AS (
     SELECT grp, ST_Union(g) AS g FROM (
         SELECT grp, bbuf AS g FROM shared WHERE boundary_class
         UNION ALL
-        SELECT grp, ebuf FROM edge
+        SELECT grp, cbuf FROM outline WHERE NOT ST_IsEmpty(cbuf)
     ) x GROUP BY grp
 )
 SELECT 'barrier' AS what, grp, id, kind, road_class, name, len

@@ -1,4 +1,0 @@
--- Placeholder for migration 008, which another branch of issue 17 adds
--- (tern numbers migrations without gaps). It changes nothing; the merge
--- replaces this file with that branch's 008.
-SELECT 1;
