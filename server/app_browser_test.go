@@ -34,7 +34,7 @@ const (
 	// browserSuiteDeadline: web/e2e/app.mjs is killed after this.
 	browserSuiteDeadline = 5 * time.Minute
 	// appBrowserSteps: the steps web/e2e/app.mjs runs.
-	appBrowserSteps = 21
+	appBrowserSteps = 22
 )
 
 // The expert app end to end in a real browser: Debian's headless Chromium

@@ -129,8 +129,8 @@ const countRings = (g) => {
 // newestUncovered picks, among the newest run's open proposals with at
 // least minBuildings buildings that no active zone covers (a building is in
 // one active zone at most), the one with the most buildings; -1 if none.
-async function newestUncovered(minBuildings, needBarriers) {
-  return page.evaluate(([min, barriers]) => {
+async function newestUncovered(minBuildings, needBarriers, onePart = false) {
+  return page.evaluate(([min, barriers, onePart]) => {
     const taken = new Set();
     const units = new Set();
     for (const f of window.rzZones.features) {
@@ -143,10 +143,11 @@ async function newestUncovered(minBuildings, needBarriers) {
     ps.forEach((p, i) => {
       if (p.run_id === newest && p.buildings >= min && (best < 0 || p.buildings > ps[best].buildings) &&
         (!barriers || (p.boundary_barriers || []).length > 0) &&
+        (!onePart || p.geometry?.type === 'Polygon' || (p.geometry?.type === 'MultiPolygon' && p.geometry.coordinates.length === 1)) &&
         !(p.building_ids || []).some((b) => taken.has(b)) && !(p.unit_ids || []).some((u) => units.has(u))) best = i;
     });
     return best;
-  }, [minBuildings, needBarriers]);
+  }, [minBuildings, needBarriers, onePart]);
 }
 
 // Buildings outside (member false) or inside (member true) what is being
@@ -302,6 +303,60 @@ try {
     await switchLang('zh');
   });
 
+  await step('expert enlarges a proposal one level at a time: each new one supersedes the last, until its boundary runs along barriers', async () => {
+    // The bounded engine keeps most demo proposals at their buildings; the
+    // expert asks for the next level up (compound, then the blocks of the
+    // street network) on one whose cluster was enlarged, until the boundary
+    // follows named barriers and no active zone covers it.
+    const listed = (id) => page.evaluate(({ id }) => {
+      const taken = new Set();
+      for (const f of window.rzZones.features) for (const b of f.properties.building_ids) taken.add(b);
+      const p = window.rzApp.S.proposals.find((x) => x.id === id);
+      return p ? { status: p.status, barriers: (p.boundary_barriers || []).length, covered: (p.building_ids || []).some((b) => taken.has(b)),
+        levels: (p.rationale?.enlargements || []).map((e) => e.level) } : null;
+    }, { id });
+    const candidates = await page.evaluate(() => {
+      const ps = window.rzApp.S.proposals;
+      const newest = Math.max(...ps.map((p) => p.run_id));
+      return ps.filter((p) => p.run_id === newest && p.status === 'proposed' && (p.rationale?.enlargements || []).length > 0).map((p) => p.id);
+    });
+    check(candidates.length > 0, 'a proposal of the new run with an enlargement to step');
+    out.metrics.enlarged = [];
+    const done = [];
+    for (const first of candidates) {
+      let cur = first;
+      for (let k = 0; k < 4; k++) {
+        const idx = await page.evaluate((id) => window.rzApp.S.proposals.findIndex((p) => p.id === id), cur);
+        if (k === 0 || await page.evaluate((id) => window.rzApp.S.selProposal?.id !== id, cur)) {
+          await page.locator('[data-testid=proposal]').nth(idx).click();
+        }
+        await page.waitForSelector('[data-testid=enlarge]');
+        await page.fill('#decisionReason', 'e2e: the spread is wider than the buildings');
+        const answer = page.waitForResponse((r) => r.url().endsWith(`/api/v1/proposals/${cur}/enlarge`));
+        await page.click('[data-testid=enlarge]');
+        const res = await answer;
+        if (res.status() === 409) { await waitMsg(/\S/, 'err'); break; } // the top level
+        check(res.status() === 200, `enlarge #${cur}: ${res.status()}, want 200 or 409 at the top level`);
+        await waitMsg(new RegExp(`已生成新方案 #\\d+.*替代 #${cur}`), 'ok');
+        const ids = ((await res.json()).proposals || []).map((p) => p.id);
+        check(ids.length > 0, 'the enlarge answer names the new proposals');
+        const old = await listed(cur);
+        check(!old || old.status === 'superseded', `the old proposal #${cur} is superseded (${old?.status})`);
+        const sel = await page.evaluate(() => window.rzApp.S.selProposal?.id);
+        check(ids.includes(sel), `the new proposal is selected (selected ${sel}, new ${ids})`);
+        const now = await listed(ids[0]);
+        check(now && now.status === 'proposed', `the new proposal #${ids[0]} is open`);
+        out.metrics.enlarged.push({ from: cur, to: ids[0], ...now });
+        cur = ids[0];
+        if (now.barriers > 0 && !now.covered) { done.push(cur); break; }
+      }
+      if (done.length >= 3) break;
+    }
+    check(done.length > 0, `an enlarged proposal along barriers that no active zone's buildings cover (${JSON.stringify(out.metrics.enlarged)})`);
+    out.enlargedIDs = done;
+    await shot('proposal-enlarged');
+  });
+
   await step('expert2 (second person) accepts the first proposal', async () => {
     await login('expert2');
     // Selecting a proposal draws the barriers on its boundary (the newest
@@ -326,16 +381,37 @@ try {
     await shot('proposal-barriers');
     // The newest run's proposal with the most buildings that no active zone
     // already covers (a building is in one active zone at most).
-    const idx = await newestUncovered(1, false);
-    check(idx >= 0, 'a proposal of the new run that no active zone covers');
-    await page.locator('[data-testid=proposal]').nth(idx).click();
-    await page.waitForFunction(() => !!document.querySelector('[data-testid=proposal].sel #decisionReason'));
-    await page.waitForFunction((i) => window.rzApp.S.selProposal?.id === window.rzApp.S.proposals[i].id, idx);
-    await idle();
-    await shot('proposal-selected');
-    await page.fill('#decisionReason', 'e2e: accepted after review');
-    await page.click('[data-act=accept]');
-    await waitMsg(/#\d+/);
+    // One of the expert's enlarged proposals (a block along roads, made by
+    // the first expert, so the second may accept it). An active zone may
+    // hold a unit of one of its buildings: the server answers 409 and the
+    // next one is tried.
+    let accepted = false;
+    // Then, if every enlarged one overlaps an active zone (the demo story
+    // designated zones around the same clusters), the newest run's largest
+    // proposal of one part that no active zone covers.
+    const single = await newestUncovered(1, false, true);
+    const tries = [...out.enlargedIDs];
+    if (single >= 0) tries.push(await page.evaluate((i) => window.rzApp.S.proposals[i].id, single));
+    out.metrics.acceptTries = tries;
+    for (const id of tries) {
+      const idx = await page.evaluate((id) => window.rzApp.S.proposals.findIndex((p) => p.id === id), id);
+      check(idx >= 0, `the enlarged proposal #${id} is listed`);
+      await page.locator('[data-testid=proposal]').nth(idx).click();
+      await page.waitForFunction(() => !!document.querySelector('[data-testid=proposal].sel #decisionReason'));
+      await page.waitForFunction((i) => window.rzApp.S.selProposal?.id === window.rzApp.S.proposals[i].id, idx);
+      await idle();
+      await shot('proposal-selected');
+      await page.fill('#decisionReason', 'e2e: accepted after review');
+      const answer = page.waitForResponse((r) => r.url().endsWith(`/api/v1/proposals/${id}/approve`));
+      await page.click('[data-act=accept]');
+      const res = await answer;
+      if (res.status() === 409) { await waitMsg(/active zone/, 'err'); continue; }
+      check(res.status() === 201 || res.status() === 200, `approve #${id}: ${res.status()}`);
+      await waitMsg(/#\d+/);
+      accepted = true;
+      break;
+    }
+    check(accepted, `one of the proposals ${tries} could be accepted`);
     await page.waitForSelector('[data-testid=zone-title]');
     zoneID = await page.evaluate(() => window.rzApp.S.zone.id);
     zoneName = await page.evaluate(() => window.rzApp.S.zone.current.name);
@@ -409,13 +485,30 @@ try {
       const ring = sel.geometry.coordinates[0].map((c) => { const p = m.project(c); return [p.x, p.y]; });
       const cross = (o, a, b) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
       const hits = (a, b, c, e) => cross(c, e, a) * cross(c, e, b) < 0 && cross(a, b, c) * cross(a, b, e) < 0;
+      // The zone's other parts (a zone of separate buildings has several):
+      // the moved ring must stay apart from them, or the editor refuses it
+      // as overlapping parts.
+      const others = d.getSnapshot().filter((f) => f.id !== sel.id && f.geometry.type === 'Polygon' && f.properties.rzRole === 'outer' &&
+        f.properties.rzPart !== sel.properties.rzPart)
+        .map((f) => f.geometry.coordinates[0].map((c) => { const p = m.project(c); return [p.x, p.y]; }));
+      const inside = (pt, r) => {
+        let c = false;
+        for (let i = 0, j = r.length - 1; i < r.length; j = i++) {
+          if ((r[i][1] > pt[1]) !== (r[j][1] > pt[1]) && pt[0] < ((r[j][0] - r[i][0]) * (pt[1] - r[i][1])) / (r[j][1] - r[i][1]) + r[i][0]) c = !c;
+        }
+        return c;
+      };
+      const apart = (r) => others.every((o) => {
+        for (let i = 0; i + 1 < r.length; i++) for (let j = 0; j + 1 < o.length; j++) if (hits(r[i], r[i + 1], o[j], o[j + 1])) return false;
+        return !inside(r[0], o) && !inside(o[0], r);
+      });
       const simple = (r) => {
         const n = r.length - 1;
         for (let i = 0; i < n; i++) for (let j = i + 2; j < n; j++) {
           if (i === 0 && j === n - 1) continue;
           if (hits(r[i], r[i + 1], r[j], r[j + 1])) return false;
         }
-        return true;
+        return apart(r);
       };
       // True footprint corners from the API (tile geometry has clip
       // vertices at tile edges that are not corners).
@@ -694,9 +787,16 @@ try {
           }
         }
         tried.push({ id, zoom: Math.round(m.getZoom() * 10) / 10, hole: !!hole, part: !!part });
-        if (!hole || !part) continue;
-        const geometry = { type: 'MultiPolygon', coordinates: [[...g.coordinates[0] ?? [], square(hole.x, hole.y, 5, false)], ...rings(g).slice(1), [square(part.x, part.y, 15, true)]] };
-        if (g.type === 'Polygon') geometry.coordinates[0] = [...g.coordinates, square(hole.x, hole.y, 5, false)];
+        if (!part) continue;
+        // The hole goes in an empty spot of the first part; a zone drawn at
+        // its buildings has none, and then the new part carries the hole.
+        let geometry;
+        if (hole) {
+          geometry = { type: 'MultiPolygon', coordinates: [[...g.coordinates[0] ?? [], square(hole.x, hole.y, 5, false)], ...rings(g).slice(1), [square(part.x, part.y, 15, true)]] };
+          if (g.type === 'Polygon') geometry.coordinates[0] = [...g.coordinates, square(hole.x, hole.y, 5, false)];
+        } else {
+          geometry = { type: 'MultiPolygon', coordinates: [...rings(g), [square(part.x, part.y, 15, true), square(part.x + 7, part.y + 7, 4, false)]] };
+        }
         const res = await fetch(`/api/v1/zones/${id}/geometry`, {
           method: 'PUT', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
           body: JSON.stringify({ version: z.current_version, reason: 'e2e: a second part and a hole', geometry }),
@@ -732,7 +832,7 @@ try {
       const centre = m.project(c);
       const f = window.rzApp.draw.getSnapshot().find((x) => {
         const ring = x.geometry.coordinates[0];
-        return ring.length === 5 && Math.hypot(...[0, 1].map((k) => ring.slice(0, 4).reduce((s, p) => s + p[k], 0) / 4 - c[k])) < 1e-4;
+        return x.properties.rzRole === 'outer' && ring.length === 5 && Math.hypot(...[0, 1].map((k) => ring.slice(0, 4).reduce((s, p) => s + p[k], 0) / 4 - c[k])) < 1e-4;
       });
       const corner = m.project(f.geometry.coordinates[0][0]);
       return { cx: centre.x + r.left, cy: centre.y + r.top, x: corner.x + r.left, y: corner.y + r.top };
