@@ -8,7 +8,7 @@ import { t, setLang, getLang, type Lang } from './i18n';
 import { splitForDraw, joinFromDraw, GeometryError, bbox, type Areal } from './geom';
 import { errorText, geometryReason } from './errors';
 import { zoneFilterExpr, zoneStatusQuery } from './zonefilter';
-import { S, history, footprints, $, esc, role, isExpert, isPublisher, type Me, type County, type Target, type Tab, type Tool, type Draft } from './state';
+import { S, history, footprints, $, esc, role, isExpert, tabs, toast, type Me, type County, type Target, type Tab, type Tool, type Draft } from './state';
 import { proposalsPanel } from './panel_proposals';
 import { zonePanel } from './panel_zone';
 import { historyPanel, layersPanel, publishPanel, layerGroups } from './panels';
@@ -28,14 +28,6 @@ let draw: TerraDraw | null = null;
 const app = { S, history, get map() { return map; }, get draw() { return draw; }, firstRender: 0, mapLoadMs: 0, ready: false,
   loadDrawGeometry: (g: Areal) => loadDrawGeometry(g) };
 (window as any).rzApp = app;
-
-function toast(text: string) {
-  const el = $('#toast');
-  el.textContent = text;
-  el.classList.add('show');
-  clearTimeout((toast as any).h);
-  (toast as any).h = setTimeout(() => el.classList.remove('show'), 4000);
-}
 
 function setMsg(kind: 'ok' | 'err' | 'warn', text: string) { S.msg = { kind, text }; renderSide(); }
 
@@ -141,14 +133,6 @@ async function search(q: string) {
 }
 
 // ---- side panel -------------------------------------------------------------
-
-function tabs(): Tab[] {
-  const out: Tab[] = [];
-  if (isExpert()) out.push('proposals', 'zone', 'history');
-  out.push('layers');
-  if (isPublisher()) out.push('publish');
-  return out;
-}
 
 function renderSide() {
   const side = $('#side');

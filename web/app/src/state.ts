@@ -55,3 +55,22 @@ export const role = () => S.me?.role ?? 'public';
 export const isExpert = () => role() === 'expert' || role() === 'admin';
 export const isPublisher = () => role() === 'publisher' || role() === 'admin';
 export const fmt = (n: number) => Number(n ?? 0).toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en');
+
+/** The side panel's tabs for the signed-in role. */
+export function tabs(): Tab[] {
+  const out: Tab[] = [];
+  if (isExpert()) out.push('proposals', 'zone', 'history');
+  out.push('layers');
+  if (isPublisher()) out.push('publish');
+  return out;
+}
+
+/** A short message at the bottom of the screen for a few seconds. */
+let toastTimer: ReturnType<typeof setTimeout> | undefined;
+export function toast(text: string) {
+  const el = $('#toast');
+  el.textContent = text;
+  el.classList.add('show');
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => el.classList.remove('show'), 4000);
+}
