@@ -85,39 +85,17 @@ func (o Outbox) Deliveries(ctx context.Context, subscriber int64, f DeliveryFilt
 	return out, nil
 }
 
-// write runs fn in a transaction with its audit entry; a refusal (conflict)
-// is audited in a transaction of its own.
+// write runs fn in a transaction with its audit entry and wakes the
+// delivery workers of every replica; a refusal (conflict) is audited in a
+// transaction of its own.
 func (o Outbox) write(ctx context.Context, origin zoning.Origin, rec *auditRecord, fn func(pgx.Tx) error) error {
-	tx, err := o.S.Pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback(ctx)
-		outcome := refusalOutcome(err)
-		if outcome == "" {
-			return err
+	notify := func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, OutboxChannel, rec.entityID); err != nil {
+			return fmt.Errorf("notify deliveries: %w", err)
 		}
-		e := origin.Entry(rec.action, rec.entity, rec.entityID)
-		e.Outcome, e.Before = outcome, rec.before
-		e.After = map[string]any{"refused": zoning.Message(err), "attempt": rec.after}
-		if aerr := WriteAudit(context.WithoutCancel(ctx), o.S.Pool, e); aerr != nil {
-			return fmt.Errorf("%s was refused (%s) and the refusal could not be audited: %w", rec.action, zoning.Message(err), aerr)
-		}
-		return err
+		return nil
 	}
-	if err := zoningAudit(ctx, tx, origin, rec.action, rec.entity, rec.entityID, rec.before, rec.after); err != nil {
-		return err
-	}
-	// Wake the delivery workers of every replica.
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, OutboxChannel, rec.entityID); err != nil {
-		return fmt.Errorf("notify deliveries: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit %s: %w", rec.action, err)
-	}
-	return nil
+	return auditedWrite(ctx, o.S, origin, rec, fn, notify, nil)
 }
 
 // lockSubscriber locks an active subscriber for a redelivery.

@@ -21,7 +21,18 @@ type auditRecord struct {
 // fn refuses (a conflict, the second-person rule, a lift the rule does not
 // allow), the refusal is audited in a transaction of its own.
 func (z Zones) write(ctx context.Context, origin zoning.Origin, rec *auditRecord, fn func(pgx.Tx) error) error {
-	tx, err := z.S.Pool.Begin(ctx)
+	// Every lifecycle write bumps both layers the map draws (and NOTIFYs).
+	bump := func(tx pgx.Tx) error { return bumpLayers(ctx, tx, "zones", "proposals") }
+	return auditedWrite(ctx, z.S, origin, rec, fn, bump, z.afterCommit)
+}
+
+// auditedWrite runs fn in a transaction, then its audit entry and finish
+// (the layer bump or NOTIFY the write owes its readers), and commits;
+// afterCommit (tests) runs after the commit. A refusal by fn (see
+// refusalOutcome) is audited in a transaction of its own, since the main
+// one rolls back; other errors are returned as they are.
+func auditedWrite(ctx context.Context, s *Store, origin zoning.Origin, rec *auditRecord, fn, finish func(pgx.Tx) error, afterCommit func()) error {
+	tx, err := s.Pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -35,7 +46,7 @@ func (z Zones) write(ctx context.Context, origin zoning.Origin, rec *auditRecord
 		e := origin.Entry(rec.action, rec.entity, rec.entityID)
 		e.Outcome, e.Before = outcome, rec.before
 		e.After = map[string]any{"refused": zoning.Message(err), "attempt": rec.after}
-		if aerr := WriteAudit(context.WithoutCancel(ctx), z.S.Pool, e); aerr != nil {
+		if aerr := WriteAudit(context.WithoutCancel(ctx), s.Pool, e); aerr != nil {
 			return fmt.Errorf("%s was refused (%s) and the refusal could not be audited: %w", rec.action, zoning.Message(err), aerr)
 		}
 		return err
@@ -43,15 +54,16 @@ func (z Zones) write(ctx context.Context, origin zoning.Origin, rec *auditRecord
 	if err := zoningAudit(ctx, tx, origin, rec.action, rec.entity, rec.entityID, rec.before, rec.after); err != nil {
 		return err
 	}
-	// Every lifecycle write bumps both layers the map draws (and NOTIFYs).
-	if err := bumpLayers(ctx, tx, "zones", "proposals"); err != nil {
-		return err
+	if finish != nil {
+		if err := finish(tx); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit %s: %w", rec.action, err)
 	}
-	if z.afterCommit != nil {
-		z.afterCommit()
+	if afterCommit != nil {
+		afterCommit()
 	}
 	return nil
 }
