@@ -17,9 +17,23 @@ type tracker struct {
 	lines    int    // newlines before base
 	lineHead int64  // offset just after the last newline before base
 	read     int64  // bytes read so far
+	max      int64  // most bytes kept past the mark; 0: no limit
+	tooLarge func() error
 }
 
+// Read refuses to read more than max bytes past the mark: the decoder then
+// fails on the value it was reading, with tooLarge's error, before it
+// buffers more of it.
 func (t *tracker) Read(p []byte) (int, error) {
+	if t.max > 0 {
+		room := t.base + t.max + 1 - t.read
+		if room <= 0 {
+			return 0, t.tooLarge()
+		}
+		if int64(len(p)) > room {
+			p = p[:room]
+		}
+	}
 	n, err := t.r.Read(p)
 	if n > 0 {
 		t.buf = append(t.buf, p[:n]...)

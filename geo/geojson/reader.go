@@ -14,7 +14,9 @@
 //     or one naming OGC CRS84 or EPSG:4326 (read, as GeoJSON always is, in
 //     lon/lat order), is accepted and anything else refused;
 //   - coordinates out of range, rings open or too short, lines too short
-//     (geo.Validate; the rule is named in the error).
+//     (geo.Validate; the rule is named in the error);
+//   - a feature over the reader's size limit (ErrTooLarge), refused before
+//     more of it than the limit is read.
 //
 // Topology (self-intersection) is not judged here: the importer lets PostGIS
 // repair it.
@@ -82,6 +84,8 @@ var (
 	ErrStructure = errors.New("not a GeoJSON FeatureCollection")
 	// ErrCRS: a crs member names a coordinate system other than WGS 84 lon/lat.
 	ErrCRS = errors.New("coordinate reference system is not WGS 84 (RFC 7946 GeoJSON is always WGS 84 lon/lat)")
+	// ErrTooLarge: one feature (or another member) is over the reader's limit.
+	ErrTooLarge = errors.New("too large")
 )
 
 // wgs84Names are the crs names accepted: all mean WGS 84 longitude/latitude
@@ -110,13 +114,36 @@ const (
 	stateEnd
 )
 
-// NewReader returns a Reader of r. It reads r in chunks as features are
-// asked for.
-func NewReader(r io.Reader) *Reader {
-	t := &tracker{r: r}
+// DefaultMaxFeatureBytes is the largest feature NewReader reads: a
+// building or an admin boundary is a few KiB to a few MiB of GeoJSON, and
+// the decoder holds a whole feature (about three times its size) at once.
+const DefaultMaxFeatureBytes = 16 << 20
+
+// NewReader returns a Reader of r that refuses a feature (or another member
+// of the collection) over DefaultMaxFeatureBytes. It reads r in chunks as
+// features are asked for.
+func NewReader(r io.Reader) *Reader { return NewReaderLimit(r, DefaultMaxFeatureBytes) }
+
+// NewReaderLimit is NewReader with another limit in bytes on one feature
+// (white space and separators before it included); 0 or less means the
+// default. A feature over it is an *Error wrapping ErrTooLarge, read no
+// further than the limit.
+func NewReaderLimit(r io.Reader, maxFeature int64) *Reader {
+	if maxFeature <= 0 {
+		maxFeature = DefaultMaxFeatureBytes
+	}
+	t := &tracker{r: r, max: maxFeature}
 	dec := json.NewDecoder(t)
 	dec.UseNumber() // property values keep their digits
-	return &Reader{t: t, dec: dec}
+	rd := &Reader{t: t, dec: dec}
+	t.tooLarge = func() error {
+		what := "a member of the FeatureCollection"
+		if rd.state == stateFeatures {
+			what = "the feature"
+		}
+		return fmt.Errorf("%w: %s is over the limit of %d bytes", ErrTooLarge, what, maxFeature)
+	}
+	return rd
 }
 
 // BytesRead is how much of the input has been read so far (for progress).
@@ -285,6 +312,9 @@ func (r *Reader) feature() (*Feature, error) {
 	err := r.dec.Decode(&rf)
 	// The feature's bytes are kept from before on: find where it starts.
 	start := r.skipSeparators(before)
+	if errors.Is(err, ErrTooLarge) {
+		return nil, r.errAt(start, idx, "", err)
+	}
 	if err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {

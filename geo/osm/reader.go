@@ -16,6 +16,10 @@
 //
 // Memory is therefore bounded by the wanted part of the file (its node
 // locations and the member ways of wanted relations), not by the file.
+// Before the first pass, every block's sizes are checked against the PBF
+// format's limits (MaxBlobSize, MaxBlobRawSize), inflating its data into
+// nothing: a blob that declares or inflates to more is refused as ErrFormat
+// before the decoder allocates it.
 // OSM XML (.osm) is read the same way for small files and tests.
 package osm
 
@@ -150,6 +154,12 @@ func Read(ctx context.Context, src Source, size int64, opts Options, emit func(*
 	format, err := sniff(src)
 	if err != nil {
 		return Stats{}, err
+	}
+	if format == formatPBF {
+		// Before the decoder allocates what a blob declares (see checkPBF).
+		if err := checkPBF(ctx, src); err != nil {
+			return Stats{}, err
+		}
 	}
 	r := &reader{opts: opts, src: src, size: size, format: format, emit: emit,
 		members: map[int64]struct{}{}, memberWays: map[int64]*MemberWay{}}
