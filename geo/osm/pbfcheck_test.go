@@ -2,7 +2,6 @@ package osm
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -13,72 +12,9 @@ import (
 	"testing"
 
 	posm "github.com/paulmach/osm"
+
+	"github.com/riskzone/riskzone/geo/osm/osmtest"
 )
-
-// Protobuf framing written by hand (the library's generated types are
-// internal): a field is its tag varint then a varint or a length and bytes.
-func pbVarint(b []byte, field int, v uint64) []byte {
-	b = binary.AppendUvarint(b, uint64(field)<<3)
-	return binary.AppendUvarint(b, v)
-}
-
-func pbBytes(b []byte, field int, data []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(field)<<3|2)
-	b = binary.AppendUvarint(b, uint64(len(data)))
-	return append(b, data...)
-}
-
-// pbfBlock is one file block: the BlobHeader's size, the BlobHeader
-// (type, datasize) and the Blob.
-func pbfBlock(typ string, blob []byte) []byte {
-	hdr := pbBytes(nil, 1, []byte(typ))
-	hdr = pbVarint(hdr, 3, uint64(len(blob)))
-	out := binary.BigEndian.AppendUint32(nil, uint32(len(hdr)))
-	out = append(out, hdr...)
-	return append(out, blob...)
-}
-
-func zlibBytes(t testing.TB, data []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w, err := zlib.NewWriterLevel(&buf, zlib.BestCompression)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// pbfHeaderBlock is a valid OSMHeader block (a HeaderBlock requiring only
-// OsmSchema-V0.6, stored raw).
-func pbfHeaderBlock() []byte {
-	hb := pbBytes(nil, 4, []byte("OsmSchema-V0.6"))
-	blob := pbBytes(nil, 1, hb)
-	blob = pbVarint(blob, 2, uint64(len(hb)))
-	return pbfBlock("OSMHeader", blob)
-}
-
-// rawSizeBomb is a PBF whose one data blob declares a raw size of 1 GiB
-// with a few bytes of zlib data: the decoder would allocate 1.1 GiB for it.
-func rawSizeBomb(t testing.TB) []byte {
-	blob := pbVarint(nil, 2, 1<<30)
-	blob = pbBytes(blob, 3, zlibBytes(t, make([]byte, 16)))
-	return append(pbfHeaderBlock(), pbfBlock("OSMData", blob)...)
-}
-
-// inflateBomb is a PBF whose one data blob declares 1 MiB but whose zlib
-// data (64 KiB) inflates to 64 MiB of zeros: the decoder would inflate it
-// all before comparing.
-func inflateBomb(t testing.TB) []byte {
-	blob := pbVarint(nil, 2, 1<<20)
-	blob = pbBytes(blob, 3, zlibBytes(t, make([]byte, 64<<20)))
-	return append(pbfHeaderBlock(), pbfBlock("OSMData", blob)...)
-}
 
 // readAllocs reads data and returns the bytes allocated during the read
 // and its error.
@@ -102,8 +38,8 @@ func TestReadPBFBombs(t *testing.T) {
 		data []byte
 		want string
 	}{
-		{"raw size", rawSizeBomb(t), "declares a raw size of 1073741824 bytes (the limit is 33554432)"},
-		{"inflation", inflateBomb(t), "inflates past 33554432 bytes"},
+		{"raw size", osmtest.RawSizeBomb(), "declares a raw size of 1073741824 bytes (the limit is 33554432)"},
+		{"inflation", osmtest.InflateBomb(), "inflates past 33554432 bytes"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			alloc, err := readAllocs(t, c.data)
@@ -123,9 +59,7 @@ func TestReadPBFBombs(t *testing.T) {
 // finds the zeros are no PrimitiveBlock, which is ErrFormat of another
 // kind); the real extract passes it (its read is tested in reader_test.go).
 func TestCheckPBFLimits(t *testing.T) {
-	blob := pbVarint(nil, 2, MaxBlobRawSize)
-	blob = pbBytes(blob, 3, zlibBytes(t, make([]byte, MaxBlobRawSize)))
-	ok := append(pbfHeaderBlock(), pbfBlock("OSMData", blob)...)
+	ok := append(osmtest.HeaderBlock(), osmtest.Block("OSMData", osmtest.ZlibBlob(MaxBlobRawSize, make([]byte, MaxBlobRawSize)))...)
 	if err := checkPBF(context.Background(), bytes.NewReader(ok)); err != nil {
 		t.Errorf("a blob of exactly %d bytes: %v", MaxBlobRawSize, err)
 	}
@@ -142,14 +76,14 @@ func TestCheckPBFLimits(t *testing.T) {
 		want string
 	}{
 		{"header over 64 KiB", binary.BigEndian.AppendUint32(nil, MaxBlobHeaderSize), "blob header of 65536 bytes"},
-		{"truncated header", pbfBlock("OSMData", nil)[:4:4], "truncated blob header"},
-		{"truncated blob", pbfBlock("OSMData", pbBytes(nil, 3, []byte{1, 2, 3}))[:12], "truncated"},
+		{"truncated header", osmtest.Block("OSMData", nil)[:4:4], "truncated blob header"},
+		{"truncated blob", osmtest.Block("OSMData", []byte{1<<3 | 2, 3, 1, 2, 3})[:17], "blob: truncated"},
 		{"datasize over 32 MiB", func() []byte {
-			hdr := pbBytes(nil, 1, []byte("OSMData"))
-			hdr = pbVarint(hdr, 3, MaxBlobSize)
+			// A BlobHeader of type "X" and datasize 32 MiB, then nothing.
+			hdr := binary.AppendUvarint([]byte{1<<3 | 2, 1, 'X', 3 << 3}, MaxBlobSize)
 			return append(binary.BigEndian.AppendUint32(nil, uint32(len(hdr))), hdr...)
 		}(), "blob of 33554432 bytes"},
-		{"bad zlib", pbfBlock("OSMData", pbBytes(nil, 3, []byte("not zlib"))), "zlib data"},
+		{"bad zlib", osmtest.Block("OSMData", append([]byte{3<<3 | 2, 8}, "not zlib"...)), "zlib data"},
 	} {
 		err := checkPBF(context.Background(), bytes.NewReader(c.data))
 		if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), c.want) {

@@ -10,13 +10,15 @@ import (
 	"time"
 
 	posm "github.com/paulmach/osm"
+
+	"github.com/riskzone/riskzone/geo/osm/osmtest"
 )
 
 // FuzzRead feeds arbitrary bytes to the PBF and XML readers: they must
 // answer features or an error, never panic or hang, and a file that is not
 // OSM must be ErrFormat. Seeds: a small PBF and XML of our own, and the
 // start of the real Liechtenstein extract (truncated, so ErrFormat), and
-// the two blob bombs of pbfcheck_test.go.
+// the two blob bombs of osmtest.
 func FuzzRead(f *testing.F) {
 	f.Add([]byte(smallXML))
 	if b, err := os.ReadFile(filepath.Join("testdata", "small.osm.pbf")); err == nil {
@@ -28,8 +30,8 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte(`<osm><way id="1"><nd ref="1"/></way><relation id="2"><member type="way" ref="1" role="outer"/><tag k="type" v="multipolygon"/></relation></osm>`))
 	f.Add([]byte{0, 0, 0, 13, 10, 9, 'O', 'S', 'M', 'H', 'e', 'a', 'd', 'e', 'r', 24, 0})
 	f.Add([]byte{})
-	f.Add(rawSizeBomb(f))
-	f.Add(inflateBomb(f))
+	f.Add(osmtest.RawSizeBomb())
+	f.Add(osmtest.InflateBomb())
 	if real, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "data", "osm", "liechtenstein-2013-08-03.osm.pbf")); err == nil {
 		f.Add(real[:min(len(real), 4096)])
 	}

@@ -170,6 +170,11 @@ type Options struct {
 	Progress func(Progress)
 	// ListSkipped caps the skipped features listed in the summary (default 100).
 	ListSkipped int
+	// MaxFeatureBytes (GeoJSON) refuses a feature larger than this many
+	// bytes as bad input before it is held in memory; 0 means
+	// geojson.DefaultMaxFeatureBytes (16 MiB). OSM PBF blocks are bounded by
+	// the format (32 MiB uncompressed, see geo/osm).
+	MaxFeatureBytes int64
 }
 
 // DefaultBulkRows is the default of Options.BulkRows.
@@ -249,6 +254,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.BulkRows == 0 {
 		o.BulkRows = DefaultBulkRows
+	}
+	if o.MaxFeatureBytes < 0 {
+		return o, fmt.Errorf("max feature bytes %d: want 0 (the default) or more", o.MaxFeatureBytes)
+	}
+	if o.MaxFeatureBytes == 0 {
+		o.MaxFeatureBytes = geojson.DefaultMaxFeatureBytes
 	}
 	return o, nil
 }
@@ -512,7 +523,7 @@ func (r *run) readGeoJSON(ctx context.Context, send func(*stageRow) error) error
 	if err != nil {
 		return zoning.Errorf(zoning.ErrInvalid, "%v", err)
 	}
-	rd := geojson.NewReader(r.src)
+	rd := geojson.NewReaderLimit(r.src, r.opts.MaxFeatureBytes)
 	var n int64
 	last := time.Now()
 	for {
