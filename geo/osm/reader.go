@@ -20,7 +20,8 @@
 // format's limits (MaxBlobSize, MaxBlobRawSize), inflating its data into
 // nothing: a blob that declares or inflates to more is refused as ErrFormat
 // before the decoder allocates it.
-// OSM XML (.osm) is read the same way for small files and tests.
+// OSM XML (.osm) is read the same way for small files and tests; one
+// element of it may not pass MaxXMLElementBytes.
 package osm
 
 import (
@@ -430,7 +431,7 @@ func (r *reader) pass(ctx context.Context, n int, name string, so scanOpts, fn f
 		s.FilterNode, s.FilterWay = so.filterNode, so.filterWay
 		sc = s
 	default:
-		sc = osmxml.New(ctx, bufio.NewReaderSize(counter, 1<<20))
+		sc = osmxml.New(ctx, newXMLGuard(bufio.NewReaderSize(counter, 1<<20), MaxXMLElementBytes))
 	}
 	defer sc.Close()
 	r.report(n, name, 0)

@@ -32,6 +32,7 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(osmtest.RawSizeBomb())
 	f.Add(osmtest.InflateBomb())
+	f.Add([]byte(`<osm><way id="1"><!-- <node id="2"/> --><![CDATA[ ]]]> ]]><nd ref="1"/></way></osm>`))
 	if real, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "data", "osm", "liechtenstein-2013-08-03.osm.pbf")); err == nil {
 		f.Add(real[:min(len(real), 4096)])
 	}
