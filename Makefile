@@ -14,7 +14,7 @@ DEMO_SIZE  ?= 20000
 TEST_DEBS  := postgresql-15-postgis-3 gdal-bin libxml2-utils osmium-tool chromium fonts-wqy-microhei
 GO_FILES   := $(shell find . -name '*.go' -not -path './web/*' 2>/dev/null) go.mod go.sum migrations/*.sql
 
-.PHONY: help deps build db-start db-stop migrate demo run test vet unit bench clean web cluster cluster-stop fuzz
+.PHONY: help deps build db-start db-stop migrate demo run test vet unit bench clean web cluster cluster-stop fuzz fuzz-smoke
 
 help:
 	@echo "make run    install what is missing, start the local PostGIS, migrate, load the demo city, serve on http://$(ADDR)"
@@ -23,6 +23,7 @@ help:
 	@echo "make db-stop  stop the local PostGIS"
 	@echo "make cluster  the demo city served by 3 replicas on 127.0.0.1:8081-8083 (make cluster-stop ends them)"
 	@echo "make fuzz   run every fuzz target for FUZZTIME (default 30s) each"
+	@echo "make fuzz-smoke  every fuzz target for FUZZ_SMOKE (default 3s) each, the last step of make test"
 
 # deps: Go modules and the Debian packages the project needs (as root only;
 # otherwise the missing package names are printed).
@@ -100,6 +101,7 @@ test: db-start vet web
 	$(GO) test -race -timeout 40m -skip '^TestExpertAppInBrowser$$' ./...
 	$(GO) test -race -timeout 10m -run '^TestExpertAppInBrowser$$' ./server
 	@cat "$${RISKZONE_SCREENSHOTS:-.data/screenshots/app}/budgets.txt" 2>/dev/null || true
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 bench: db-start
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -116,12 +118,25 @@ cluster-stop:
 
 # fuzz: each fuzz target for FUZZTIME (their seed corpus runs with make test).
 FUZZTIME   ?= 30s
-# FUZZ_TARGETS: package:target pairs, every parser's fuzz target.
+# fuzz-smoke: each fuzz target for FUZZ_SMOKE, the last step of make test (CI),
+# without minimizing what it finds (a failure is reported as found and kept in
+# testdata/fuzz; `make fuzz` or go test -run reproduces it).
+FUZZ_SMOKE ?= 3s
+# FUZZ_TARGETS: package:target pairs, every fuzz target of the repository
+# (TestMakefileListsEveryFuzzTarget in server keeps it complete).
 FUZZ_TARGETS := ./server:FuzzGeometryJSON ./server:FuzzZoneEditPayload ./server:FuzzTilePath ./server:FuzzAddressSearch \
-  ./server:FuzzCAPAtomText ./server:FuzzOGCParams ./geo/osm:FuzzRead ./geo/geojson:FuzzReader ./zoning:FuzzParseCasesCSV
+  ./server:FuzzCAPAtomText ./server:FuzzOGCParams ./server:FuzzRuleSetAssignment ./server:FuzzAddressSearchNames \
+  ./server:FuzzProposalBodies ./server:FuzzZoneEditBodies ./server:FuzzNoticeBodies ./server:FuzzCaseBodies ./server:FuzzAdminBodies \
+  ./geo/osm:FuzzRead ./geo/geojson:FuzzReader \
+  ./zoning:FuzzParseCasesCSV ./zoning:FuzzParseRule ./zoning:FuzzParseEnlargementBounds ./zoning:FuzzLoadTimeZone
 fuzz: db-start
 	@for pf in $(FUZZ_TARGETS); do p=$${pf%%:*}; f=$${pf##*:}; echo "== $$p $$f"; \
 	  $(GO) test $$p -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
+
+fuzz-smoke: db-start
+	@start=$$(date +%s); for pf in $(FUZZ_TARGETS); do p=$${pf%%:*}; f=$${pf##*:}; echo "== fuzz-smoke $$p $$f ($(FUZZ_SMOKE))"; \
+	  $(GO) test $$p -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZ_SMOKE) -fuzzminimizetime 0 || exit 1; done; \
+	  echo "fuzz-smoke: $(words $(FUZZ_TARGETS)) targets in $$(( $$(date +%s) - start )) s"
 
 clean:
 	rm -rf bin
