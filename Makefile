@@ -18,7 +18,7 @@ GO_FILES   := $(shell find . -name '*.go' -not -path './web/*' 2>/dev/null) go.m
 
 help:
 	@echo "make run    install what is missing, start the local PostGIS, migrate, load the demo city, serve on http://$(ADDR)"
-	@echo "make test   the same set-up, then go vet, the web app's unit tests and every Go test (unit, PostGIS integration, browser)"
+	@echo "make test   the same set-up, then go vet, the web app's unit tests and every Go test (unit, PostGIS integration, browser), then make fuzz-smoke"
 	@echo "make bench  benchmarks (see README, Performance)"
 	@echo "make db-stop  stop the local PostGIS"
 	@echo "make cluster  the demo city served by 3 replicas on 127.0.0.1:8081-8083 (make cluster-stop ends them)"
