@@ -14,15 +14,16 @@ DEMO_SIZE  ?= 20000
 TEST_DEBS  := postgresql-15-postgis-3 gdal-bin libxml2-utils osmium-tool chromium fonts-wqy-microhei
 GO_FILES   := $(shell find . -name '*.go' -not -path './web/*' 2>/dev/null) go.mod go.sum migrations/*.sql
 
-.PHONY: help deps build db-start db-stop migrate demo run test vet unit bench clean web cluster cluster-stop fuzz
+.PHONY: help deps build db-start db-stop migrate demo run test vet unit bench clean web cluster cluster-stop fuzz fuzz-smoke
 
 help:
 	@echo "make run    install what is missing, start the local PostGIS, migrate, load the demo city, serve on http://$(ADDR)"
-	@echo "make test   the same set-up, then go vet, the web app's unit tests and every Go test (unit, PostGIS integration, browser)"
+	@echo "make test   the same set-up, then go vet, the web app's unit tests and every Go test (unit, PostGIS integration, browser), then make fuzz-smoke"
 	@echo "make bench  benchmarks (see README, Performance)"
 	@echo "make db-stop  stop the local PostGIS"
 	@echo "make cluster  the demo city served by 3 replicas on 127.0.0.1:8081-8083 (make cluster-stop ends them)"
 	@echo "make fuzz   run every fuzz target for FUZZTIME (default 30s) each"
+	@echo "make fuzz-smoke  every fuzz target for FUZZ_SMOKE (default 3s) each, the last step of make test"
 
 # deps: Go modules and the Debian packages the project needs (as root only;
 # otherwise the missing package names are printed).
@@ -100,6 +101,7 @@ test: db-start vet web
 	$(GO) test -race -timeout 40m -skip '^TestExpertAppInBrowser$$' ./...
 	$(GO) test -race -timeout 10m -run '^TestExpertAppInBrowser$$' ./server
 	@cat "$${RISKZONE_SCREENSHOTS:-.data/screenshots/app}/budgets.txt" 2>/dev/null || true
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 bench: db-start
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -116,12 +118,31 @@ cluster-stop:
 
 # fuzz: each fuzz target for FUZZTIME (their seed corpus runs with make test).
 FUZZTIME   ?= 30s
-# FUZZ_TARGETS: package:target pairs, every parser's fuzz target.
+# fuzz-smoke: each fuzz target for FUZZ_SMOKE, the last step of make test (CI),
+# without minimizing what it finds (a failure is reported as found and kept in
+# testdata/fuzz; `make fuzz` or go test -run reproduces it). One instrumented
+# test binary per package, run in the package's folder with go test's fuzz
+# cache, saves a link per target.
+FUZZ_SMOKE ?= 3s
+# FUZZ_TARGETS: package:target pairs, every fuzz target of the repository
+# (TestMakefileListsEveryFuzzTarget in server keeps it complete).
 FUZZ_TARGETS := ./server:FuzzGeometryJSON ./server:FuzzZoneEditPayload ./server:FuzzTilePath ./server:FuzzAddressSearch \
-  ./server:FuzzCAPAtomText ./server:FuzzOGCParams ./geo/osm:FuzzRead ./geo/geojson:FuzzReader ./zoning:FuzzParseCasesCSV
+  ./server:FuzzCAPAtomText ./server:FuzzOGCParams ./server:FuzzRuleSetAssignment ./server:FuzzAddressSearchNames \
+  ./server:FuzzProposalBodies ./server:FuzzZoneEditBodies ./server:FuzzNoticeBodies ./server:FuzzCaseBodies ./server:FuzzAdminBodies \
+  ./geo/osm:FuzzRead ./geo/geojson:FuzzReader \
+  ./zoning:FuzzParseCasesCSV ./zoning:FuzzParseRule ./zoning:FuzzParseEnlargementBounds ./zoning:FuzzLoadTimeZone
 fuzz: db-start
 	@for pf in $(FUZZ_TARGETS); do p=$${pf%%:*}; f=$${pf##*:}; echo "== $$p $$f"; \
 	  $(GO) test $$p -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
+
+fuzz-smoke: db-start
+	@start=$$(date +%s); bin=$$(mktemp -d); trap 'rm -rf "$$bin"' EXIT; cache=$$($(GO) env GOCACHE)/fuzz; \
+	for p in $$(for pf in $(FUZZ_TARGETS); do echo "$${pf%%:*}"; done | sort -u); do \
+	  $(GO) test -c -o "$$bin/fuzz.test" -fuzz . "$$p"; imp=$$($(GO) list "$$p"); \
+	  for pf in $(FUZZ_TARGETS); do [ "$${pf%%:*}" = "$$p" ] || continue; f=$${pf##*:}; echo "== fuzz-smoke $$p $$f ($(FUZZ_SMOKE))"; \
+	    (cd "$$p" && "$$bin/fuzz.test" -test.run '^$$' -test.fuzz "^$$f$$" -test.fuzztime $(FUZZ_SMOKE) \
+	      -test.fuzzminimizetime 0 -test.fuzzcachedir "$$cache/$$imp" | grep -v '^fuzz: elapsed') || exit 1; done; \
+	done; echo "fuzz-smoke: $(words $(FUZZ_TARGETS)) targets in $$(( $$(date +%s) - start )) s"
 
 clean:
 	rm -rf bin

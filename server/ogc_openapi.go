@@ -20,9 +20,44 @@ func (o *ogcAPI) openAPI(c echo.Context) error {
 	return c.Blob(http.StatusOK, mimeOpenAPI, b)
 }
 
+// Security schemes of the document: the OGC API is anonymous; a restricted
+// collection is read with an API token (Authorization: Bearer) or the
+// session cookie of a signed-in user, by a role that may read it.
+const (
+	secAPIToken = "apiToken"
+	secSession  = "session"
+)
+
+// Security requirements of the operations: security [] for anyone; an
+// optional login (an empty requirement, or a scheme) where a signed-in
+// caller sees more; a scheme where only a login is answered.
+var (
+	securityPublic   = []map[string][]string{}
+	securityOptional = []map[string][]string{{}, {secAPIToken: {}}, {secSession: {}}}
+	securityLogin    = []map[string][]string{{secAPIToken: {}}, {secSession: {}}}
+)
+
+// openAPISecuritySchemes are the document's components.securitySchemes.
+func openAPISecuritySchemes() map[string]any {
+	return map[string]any{
+		secAPIToken: map[string]any{"type": "http", "scheme": "bearer",
+			"description": "an API token (riskzone token add, or the expert app), sent as Authorization: Bearer TOKEN; a bad token is answered 401"},
+		secSession: map[string]any{"type": "apiKey", "in": "cookie", "name": sessionCookieName,
+			"description": "the session cookie of a signed-in user (POST /api/v1/login)"},
+	}
+}
+
 func (o *ogcAPI) openAPIDoc(c echo.Context) map[string]any {
+	// Public collections share the templated paths (security []); each
+	// restricted collection the caller may read has paths of its own that
+	// need a login (anyone else is answered 404, as for an unknown id).
 	var ids []string
+	var restricted []string
 	for _, coll := range o.visibleAll(c) {
+		if coll.Restricted {
+			restricted = append(restricted, coll.ID)
+			continue
+		}
 		ids = append(ids, coll.ID)
 	}
 	str := map[string]any{"type": "string"}
@@ -32,8 +67,8 @@ func (o *ogcAPI) openAPIDoc(c echo.Context) map[string]any {
 		"schema": map[string]any{"type": "string", "enum": ids}}
 	crsParam := map[string]any{"name": "crs", "in": "query", "required": false, "description": "output CRS (default CRS84)",
 		"schema": map[string]any{"type": "string", "format": "uri", "enum": crsURIs(), "default": crs84URI}}
+	featureParam := map[string]any{"name": "featureId", "in": "path", "required": true, "description": "feature id", "schema": str}
 	itemParams := []map[string]any{
-		collParam,
 		{"name": "limit", "in": "query", "required": false, "style": "form", "explode": false,
 			"description": fmt.Sprintf("features per page: default %d, at most %d", ogcLimitDefault, ogcLimitMax),
 			"schema":      map[string]any{"type": "integer", "minimum": 1, "maximum": ogcLimitMax, "default": ogcLimitDefault}},
@@ -62,32 +97,59 @@ func (o *ogcAPI) openAPIDoc(c echo.Context) map[string]any {
 			"400": errResp, "404": errResp,
 		}
 	}
-	get := func(id, summary string, params []map[string]any, responses map[string]any) map[string]any {
-		op := map[string]any{"operationId": id, "summary": summary, "responses": responses}
+	// login answers what a restricted operation may answer besides.
+	login := func(r map[string]any) map[string]any {
+		out := map[string]any{"401": map[string]any{"description": "the API token or the session is not valid (expired, revoked or unknown)",
+			"content": errResp["content"]}}
+		for k, v := range r {
+			out[k] = v
+		}
+		return out
+	}
+	get := func(id, summary string, security []map[string][]string, params []map[string]any, responses map[string]any) map[string]any {
+		op := map[string]any{"operationId": id, "summary": summary, "responses": responses, "security": security}
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
 		return map[string]any{"get": op}
 	}
+	with := func(first []map[string]any, rest ...map[string]any) []map[string]any {
+		return append(append([]map[string]any{}, first...), rest...)
+	}
+	paths := map[string]any{
+		"/":            get("getLandingPage", "landing page", securityPublic, []map[string]any{fParam}, ok("landing page", "application/json")),
+		"/conformance": get("getConformance", "conformance classes", securityPublic, []map[string]any{fParam}, ok("conformance", "application/json")),
+		"/api": get("getAPI", "this OpenAPI document (a signed-in caller also finds the restricted collections it may read)",
+			securityOptional, nil, login(ok("OpenAPI 3.0", mimeOpenAPI))),
+		"/collections": get("getCollections", "the collections, with extent and CRSs (a signed-in caller also finds the restricted collections it may read)",
+			securityOptional, []map[string]any{fParam}, login(ok("collections", "application/json"))),
+		"/collections/{collectionId}": get("describeCollection", "one collection", securityPublic, []map[string]any{collParam, fParam},
+			ok("collection", "application/json")),
+		"/collections/{collectionId}/schema": get("getSchema", "JSON schema of the feature properties", securityPublic, []map[string]any{collParam},
+			ok("JSON schema", mimeSchemaJSON)),
+		"/collections/{collectionId}/items": get("getFeatures", "features, a page at a time (keyset cursor)", securityPublic,
+			with([]map[string]any{collParam}, itemParams...),
+			ok("a GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links", mimeGeoJSON)),
+		"/collections/{collectionId}/items/{featureId}": get("getFeature", "one feature", securityPublic,
+			[]map[string]any{collParam, featureParam, crsParam, fParam}, ok("a GeoJSON Feature", mimeGeoJSON)),
+	}
+	for _, id := range restricted {
+		p := "/collections/" + id
+		paths[p] = get("describeCollection-"+id, "the restricted collection "+id, securityLogin, []map[string]any{fParam},
+			login(ok("collection", "application/json")))
+		paths[p+"/schema"] = get("getSchema-"+id, "JSON schema of the feature properties of "+id, securityLogin, nil,
+			login(ok("JSON schema", mimeSchemaJSON)))
+		paths[p+"/items"] = get("getFeatures-"+id, "features of "+id+", a page at a time (keyset cursor)", securityLogin, itemParams,
+			login(ok("a GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links", mimeGeoJSON)))
+		paths[p+"/items/{featureId}"] = get("getFeature-"+id, "one feature of "+id, securityLogin,
+			[]map[string]any{featureParam, crsParam, fParam}, login(ok("a GeoJSON Feature", mimeGeoJSON)))
+	}
 	return map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "riskzone OGC API - Features", "version": "1.0.0",
 			"description": "Published risk zones, zone history, notices, buildings and barriers. OGC API - Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0) and Part 2 (CRS by reference)."},
-		"servers": []map[string]any{{"url": o.base(c)}},
-		"paths": map[string]any{
-			"/":            get("getLandingPage", "landing page", []map[string]any{fParam}, ok("landing page", "application/json")),
-			"/conformance": get("getConformance", "conformance classes", []map[string]any{fParam}, ok("conformance", "application/json")),
-			"/api":         get("getAPI", "this OpenAPI document", nil, ok("OpenAPI 3.0", mimeOpenAPI)),
-			"/collections": get("getCollections", "the collections, with extent and CRSs", []map[string]any{fParam}, ok("collections", "application/json")),
-			"/collections/{collectionId}": get("describeCollection", "one collection", []map[string]any{collParam, fParam},
-				ok("collection", "application/json")),
-			"/collections/{collectionId}/schema": get("getSchema", "JSON schema of the feature properties", []map[string]any{collParam},
-				ok("JSON schema", mimeSchemaJSON)),
-			"/collections/{collectionId}/items": get("getFeatures", "features, a page at a time (keyset cursor)", itemParams,
-				ok("a GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links", mimeGeoJSON)),
-			"/collections/{collectionId}/items/{featureId}": get("getFeature", "one feature", []map[string]any{collParam,
-				{"name": "featureId", "in": "path", "required": true, "description": "feature id", "schema": str}, crsParam, fParam},
-				ok("a GeoJSON Feature", mimeGeoJSON)),
-		},
+		"servers":    []map[string]any{{"url": o.base(c)}},
+		"paths":      paths,
+		"components": map[string]any{"securitySchemes": openAPISecuritySchemes()},
 	}
 }
