@@ -85,7 +85,7 @@ run: demo
 	@echo "  riskzone is serving on http://$(ADDR)/"
 	@echo "  demo logins (password riskzone-demo): admin, expert, expert2, publisher"
 	@echo
-	@$(BIN) serve --addr $(ADDR)
+	@$(BIN) serve --addr $(ADDR) --insecure-dev
 
 vet:
 	$(GO) vet ./...

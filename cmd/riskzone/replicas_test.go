@@ -60,7 +60,7 @@ func startReplica(t *testing.T, dsn string, args ...string) *replica {
 	addr := ln.Addr().String()
 	ln.Close()
 	r := &replica{addr: addr, stderr: &bytes.Buffer{}, done: make(chan struct{})}
-	r.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr, "--log-format", "json"}, args...)...)
+	r.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr, "--log-format", "json", "--insecure-dev"}, args...)...)
 	r.cmd.Env = append(cleanEnv(), "DATABASE_URL="+dsn)
 	r.cmd.Stderr = r.stderr
 	if err := r.cmd.Start(); err != nil {
