@@ -118,7 +118,8 @@ cluster-stop:
 FUZZTIME   ?= 30s
 # FUZZ_TARGETS: package:target pairs, every parser's fuzz target.
 FUZZ_TARGETS := ./server:FuzzGeometryJSON ./server:FuzzZoneEditPayload ./server:FuzzTilePath ./server:FuzzAddressSearch \
-  ./server:FuzzCAPAtomText ./server:FuzzOGCParams ./geo/osm:FuzzRead ./geo/geojson:FuzzReader ./zoning:FuzzParseCasesCSV
+  ./server:FuzzCAPAtomText ./server:FuzzOGCParams ./geo/osm:FuzzRead ./geo/geojson:FuzzReader ./zoning:FuzzParseCasesCSV \
+  ./server:FuzzOutboundCheck ./tiles:FuzzOriginOf
 fuzz: db-start
 	@for pf in $(FUZZ_TARGETS); do p=$${pf%%:*}; f=$${pf##*:}; echo "== $$p $$f"; \
 	  $(GO) test $$p -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done

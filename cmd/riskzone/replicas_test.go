@@ -148,7 +148,8 @@ func TestKillReplicaMidDelivery(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	flags := []string{"--webhook-lease", "3s", "--webhook-timeout", "2s", "--webhook-poll", "200ms", "--webhook-base-delay", "200ms"}
+	// The receiver listens on loopback: the allowlist must name it.
+	flags := []string{"--webhook-lease", "3s", "--webhook-timeout", "2s", "--webhook-poll", "200ms", "--webhook-base-delay", "200ms", "--outbound-allow", "127.0.0.0/8"}
 	a := startReplica(t, dsn, flags...)
 
 	// The notice is written: its deliveries, in one transaction with the
