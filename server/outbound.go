@@ -121,7 +121,7 @@ func (o *outbound) checkURL(raw string) error {
 		return fmt.Errorf("url %q: want an absolute https URL", raw)
 	}
 	if u.User != nil {
-		return fmt.Errorf("url %q: credentials in a URL are not accepted", raw)
+		return fmt.Errorf("url %q: credentials in a URL are not accepted", u.Redacted())
 	}
 	switch u.Scheme {
 	case "https":

@@ -48,6 +48,10 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for requests at shutdown")
 	f.DurationVar(&cfg.SessionTTL, "session-ttl", 12*time.Hour, "login session lifetime")
 	f.BoolVar(&cfg.InsecureDev, "insecure-dev", os.Getenv("RISKZONE_INSECURE_DEV") == "1", "local development over plain http: cookies without Secure, no HSTS, links from the request's host when --public-url is not set, outbound http allowed (env RISKZONE_INSECURE_DEV=1; never in production)")
+	// --secure-cookies was the opt-in before Secure became the default; it
+	// stays accepted so that existing deployments keep starting.
+	f.Bool("secure-cookies", true, "cookies are Secure unless --insecure-dev")
+	_ = f.MarkDeprecated("secure-cookies", "cookies are Secure by default; --insecure-dev turns that off")
 	f.StringSliceVar(&cfg.Outbound.Allow, "outbound-allow", splitEnv("RISKZONE_OUTBOUND_ALLOW"), "host:port, addresses or CIDRs webhooks and the base style may reach although loopback, private or link-local (plain http allowed to them too), e.g. 127.0.0.1:8443,10.0.0.0/8 (env RISKZONE_OUTBOUND_ALLOW, comma-separated)")
 	f.StringSliceVar(&cfg.Public.FrameAncestors, "frame-ancestors", splitEnv("RISKZONE_FRAME_ANCESTORS"), "origins allowed to embed /embed in an iframe (CSP frame-ancestors; default *; env RISKZONE_FRAME_ANCESTORS, comma-separated)")
 	f.StringVar(&cfg.Public.BaseURL, "public-url", os.Getenv("RISKZONE_PUBLIC_URL"), "public address of the service, e.g. https://zones.example.gov.cn: the base of every published link (CAP, Atom, TileJSON, OGC, webhooks); required unless --insecure-dev (env RISKZONE_PUBLIC_URL)")
