@@ -86,7 +86,7 @@ run: demo
 	@echo "  riskzone is serving on http://$(ADDR)/"
 	@echo "  demo logins (password riskzone-demo): admin, expert, expert2, publisher"
 	@echo
-	@$(BIN) serve --addr $(ADDR)
+	@$(BIN) serve --addr $(ADDR) --insecure-dev
 
 vet:
 	$(GO) vet ./...
@@ -130,7 +130,8 @@ FUZZ_TARGETS := ./server:FuzzGeometryJSON ./server:FuzzZoneEditPayload ./server:
   ./server:FuzzCAPAtomText ./server:FuzzOGCParams ./server:FuzzRuleSetAssignment ./server:FuzzAddressSearchNames \
   ./server:FuzzProposalBodies ./server:FuzzZoneEditBodies ./server:FuzzNoticeBodies ./server:FuzzCaseBodies ./server:FuzzAdminBodies \
   ./geo/osm:FuzzRead ./geo/geojson:FuzzReader \
-  ./zoning:FuzzParseCasesCSV ./zoning:FuzzParseRule ./zoning:FuzzParseEnlargementBounds ./zoning:FuzzLoadTimeZone
+  ./zoning:FuzzParseCasesCSV ./zoning:FuzzParseRule ./zoning:FuzzParseEnlargementBounds ./zoning:FuzzLoadTimeZone \
+  ./server:FuzzOutboundCheck ./tiles:FuzzOriginOf
 fuzz: db-start
 	@for pf in $(FUZZ_TARGETS); do p=$${pf%%:*}; f=$${pf##*:}; echo "== $$p $$f"; \
 	  $(GO) test $$p -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done

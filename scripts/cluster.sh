@@ -9,7 +9,8 @@
 #
 # Environment: REPLICAS (default 3), BASE_PORT (default 8081), BIN (default
 # bin/riskzone), RISKZONE_PG_PORT / DATABASE_URL as for the binary; extra
-# serve flags in SERVE_FLAGS. Logs and pid files go to CLUSTER_DIR (default
+# serve flags in SERVE_FLAGS; the replicas listen on loopback over plain http,
+# so they run as RISKZONE_INSECURE_DEV=1 unless told otherwise. Logs and pid files go to CLUSTER_DIR (default
 # .data/cluster/); stop and status act on the replicas listed there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,7 @@ start() {
 			exit 1
 		fi
 		# shellcheck disable=SC2086
-		nohup "$BIN" serve --addr "127.0.0.1:$port" --log-format json ${SERVE_FLAGS:-} >"$DIR/replica-$port.log" 2>&1 &
+		RISKZONE_INSECURE_DEV=${RISKZONE_INSECURE_DEV:-1} nohup "$BIN" serve --addr "127.0.0.1:$port" --log-format json ${SERVE_FLAGS:-} >"$DIR/replica-$port.log" 2>&1 &
 		echo $! >"$pidf"
 	done
 	for i in $(seq 0 $((REPLICAS - 1))); do

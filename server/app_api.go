@@ -379,11 +379,7 @@ func (s *Server) appNoticePreview(c echo.Context) error {
 	if county == 0 {
 		return zoning.Errorf(zoning.ErrInvalid, "county is missing: /api/v1/app/notice-preview?county=ID")
 	}
-	base := s.cfg.Public.BaseURL
-	if base == "" {
-		base = c.Scheme() + "://" + c.Request().Host
-	}
-	base = strings.TrimRight(base, "/")
+	base := s.linkBase(c)
 	ns := postgis.Notices{S: s.store, Sender: s.cfg.Public.CAPSender, BaseURL: base}
 	list, err := ns.PreviewDocuments(c.Request().Context(), zoning.PublishRequest{CountyID: county})
 	if zoning.Kind(err) == zoning.ErrConflict {

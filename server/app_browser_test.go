@@ -249,7 +249,7 @@ func serveBinary(t *testing.T, dsn string) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	var logs bytes.Buffer
-	srv := exec.Command(bin, "serve", "--addr", addr, "--log-level", "warn")
+	srv := exec.Command(bin, "serve", "--addr", addr, "--log-level", "warn", "--insecure-dev")
 	srv.Env = append(os.Environ(), "DATABASE_URL="+dsn)
 	srv.Stdout, srv.Stderr = &logs, &logs
 	if err := srv.Start(); err != nil {

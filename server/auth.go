@@ -169,7 +169,7 @@ func (s *Server) sessionCookie(value string, expires time.Time) *http.Cookie {
 		Value:    value,
 		Path:     "/",
 		HttpOnly: true,
-		Secure:   s.cfg.SecureCookies,
+		Secure:   !s.cfg.InsecureDev,
 		// Lax, not Strict: a link to the app from a mail or a chat must open
 		// signed in; cross-site writes are stopped by csrfProtect anyway.
 		SameSite: http.SameSiteLaxMode,

@@ -176,7 +176,7 @@ func TestExpiredSession(t *testing.T) {
 }
 
 func TestSecureCookiesAndTTL(t *testing.T) {
-	e := newTestEnv(t, Config{SecureCookies: true, SessionTTL: 90 * time.Minute}, nil)
+	e := newSecureTestEnv(t, Config{SessionTTL: 90 * time.Minute}, nil)
 	e.addUser("eve", zoning.RoleExpert, "eve-password-123")
 	res := e.do(request{method: "POST", path: loginPath, json: map[string]string{"username": "eve", "password": "eve-password-123"}})
 	res.expect(t, http.StatusOK, "login")

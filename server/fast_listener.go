@@ -201,7 +201,7 @@ func (s *Server) answerFast(ctx *fasthttp.RequestCtx, tile warmTile) string {
 	h := &ctx.Response.Header
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", referrerPolicy)
-	if s.cfg.SecureCookies {
+	if !s.cfg.InsecureDev {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 	h.Set("Content-Security-Policy", dataCSP)

@@ -213,7 +213,7 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h := res.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-		if s.cfg.SecureCookies {
+		if !s.cfg.InsecureDev {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		path := c.Request().URL.Path

@@ -83,10 +83,7 @@ func (s *Server) ogcRoutes() {
 
 // base is the absolute address of /ogc.
 func (o *ogcAPI) base(c echo.Context) string {
-	if b := o.s.cfg.Public.BaseURL; b != "" {
-		return strings.TrimRight(b, "/") + "/ogc"
-	}
-	return c.Scheme() + "://" + c.Request().Host + "/ogc"
+	return o.s.linkBase(c) + "/ogc"
 }
 
 // wantsHTML negotiates the format: f=json|html wins, else an Accept header

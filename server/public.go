@@ -126,7 +126,7 @@ func (s *Server) publicRoutes() {
 
 	s.onStart(p.runIndex)
 	s.onStart(p.reportLookups)
-	w := newDeliveryWorker(s.store, s.log, p.cfg.Webhooks, p.cfg.BaseURL)
+	w := newDeliveryWorker(s.store, s.log, p.cfg.Webhooks, p.cfg.BaseURL, s.out)
 	w.s = s
 	s.onStart(w.run)
 }
@@ -135,16 +135,8 @@ func (p *publicSite) notices(c echo.Context) postgis.Notices {
 	return postgis.Notices{S: p.s.store, Sender: p.cfg.CAPSender, BaseURL: p.baseURL(c)}
 }
 
-// baseURL is the configured public address, or the request's own.
-func (p *publicSite) baseURL(c echo.Context) string {
-	if p.cfg.BaseURL != "" {
-		return strings.TrimRight(p.cfg.BaseURL, "/")
-	}
-	if c == nil {
-		return ""
-	}
-	return c.Scheme() + "://" + c.Request().Host
-}
+// baseURL is the base of published links (Server.linkBase).
+func (p *publicSite) baseURL(c echo.Context) string { return p.s.linkBase(c) }
 
 // files serves an embedded tree under prefix.
 func (p *publicSite) files(fsys fs.FS, prefix, cache string) echo.HandlerFunc {

@@ -44,7 +44,7 @@ func TestTwoReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer storeB.Close()
-	b := New(Config{}, storeB, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b := New(a.srv.cfg, storeB, slog.New(slog.NewTextHandler(io.Discard, nil))) // a replica: the same configuration (its outbound allowlist names the loopback receiver)
 	tsB := httptest.NewServer(b.Handler())
 	defer tsB.Close()
 	ctxB, cancelB := context.WithCancel(ctx)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,8 +30,15 @@ type Config struct {
 	BodyLimit string
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration
-	// SecureCookies sets the Secure flag on cookies (behind TLS).
-	SecureCookies bool
+	// InsecureDev is local development over plain http: cookies lose the
+	// Secure flag, answers carry no Strict-Transport-Security, links without
+	// Public.BaseURL follow the request's Host, and outbound requests may
+	// use plain http (still only to public addresses unless Outbound.Allow
+	// names them). Off, the default, is production behind TLS.
+	InsecureDev bool
+	// Outbound says where webhook deliveries and the base style fetch may
+	// connect besides public https addresses (server/outbound.go).
+	Outbound OutboundConfig
 	// SessionTTL is how long a login session lasts.
 	SessionTTL time.Duration
 	// Password are the argon2id parameters of hashes the server makes.
@@ -131,6 +139,24 @@ type Server struct {
 	// fast listener answers from both).
 	limits *rateLimits
 	public *publicSite
+	// out checks outbound URLs and connections (outbound.go).
+	out *outbound
+}
+
+// linkBase is the base of every published link (CAP, Atom, TileJSON, OGC,
+// webhook payloads): Public.BaseURL; without it, under InsecureDev, the
+// request's own scheme and Host (local development); otherwise nothing,
+// so links are relative. A client's Host or X-Forwarded-Proto never makes
+// a link when a public URL is configured; serve refuses to start without
+// one unless --insecure-dev.
+func (s *Server) linkBase(c echo.Context) string {
+	if b := s.cfg.Public.BaseURL; b != "" {
+		return strings.TrimRight(b, "/")
+	}
+	if s.cfg.InsecureDev && c != nil {
+		return c.Scheme() + "://" + c.Request().Host
+	}
+	return ""
 }
 
 // onStart registers a background worker started by ListenAndServe (or by
@@ -155,6 +181,12 @@ func New(cfg Config, store *postgis.Store, log *slog.Logger) *Server {
 	e.HideBanner = true
 	e.HidePort = true
 	s := &Server{cfg: cfg, store: store, log: log, echo: e}
+	out, err := parseOutbound(cfg.Outbound)
+	if err != nil {
+		log.Error("outbound allowlist ignored", "err", err)
+		out, _ = parseOutbound(OutboundConfig{InsecureHTTP: cfg.Outbound.InsecureHTTP})
+	}
+	s.out = out
 	if x, err := ipExtractor(cfg.Limits.TrustedProxies); err != nil {
 		log.Error("trusted proxies ignored", "err", err)
 	} else if x != nil {
@@ -188,11 +220,42 @@ func CheckConfig(cfg Config) error {
 	if _, err := ipExtractor(cfg.Limits.TrustedProxies); err != nil {
 		return err
 	}
+	out, err := parseOutbound(cfg.Outbound)
+	if err != nil {
+		return err
+	}
 	if b := cfg.Tiles.BaseStyleURL; b != "" {
 		u, err := url.Parse(b)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("base style URL %q: want an absolute http(s) URL of a MapLibre style", b)
 		}
+		if err := out.checkURL(b); err != nil {
+			return fmt.Errorf("base style URL: %w", err)
+		}
+	}
+	for _, p := range []struct{ name, v string }{{"public URL", cfg.Public.BaseURL}, {"tiles public URL", cfg.Tiles.PublicURL}} {
+		if p.v == "" {
+			continue
+		}
+		if err := checkPublicURL(p.v, cfg.InsecureDev); err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+	}
+	if cfg.Public.BaseURL == "" && !cfg.InsecureDev {
+		return fmt.Errorf("--public-url is missing: published links (CAP, Atom, TileJSON, OGC) need the service's public address, e.g. https://zones.example.gov.cn (or run with --insecure-dev for local development)")
+	}
+	return nil
+}
+
+// checkPublicURL accepts a public address: scheme and host, no query;
+// https unless insecure.
+func checkPublicURL(raw string, insecure bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("%q: want an absolute URL like https://zones.example.gov.cn", raw)
+	}
+	if u.Scheme == "http" && !insecure {
+		return fmt.Errorf("%q: want https (http only with --insecure-dev)", raw)
 	}
 	return nil
 }
@@ -247,6 +310,11 @@ func readyReason(err error) string {
 // shuts down gracefully. A taken port is reported as such. ready, when not
 // nil, receives the bound address once the server listens.
 func (s *Server) ListenAndServe(ctx context.Context, ready func(addr net.Addr)) error {
+	// A base style naming what is not an origin would go into every page's
+	// Content-Security-Policy: refuse to start rather than serve it.
+	if err := s.tileSvc.FetchBaseStyle(ctx); err != nil {
+		return fmt.Errorf("base style %s: %w", s.cfg.Tiles.BaseStyleURL, err)
+	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		if isAddrInUse(err) {

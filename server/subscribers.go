@@ -54,6 +54,14 @@ func (s *Server) createSubscriber(c echo.Context) error {
 	if err := decodeBody(c, &ns); err != nil {
 		return err
 	}
+	if err := ns.Validate(); err != nil {
+		return err
+	}
+	// https unless the allowlist names the receiver (or --insecure-dev);
+	// where the name resolves is checked at each delivery's dial.
+	if err := s.out.checkURL(ns.URL); err != nil {
+		return zoning.Errorf(zoning.ErrInvalid, "%v", err)
+	}
 	sub, secret, err := s.outbox().CreateSubscriber(c.Request().Context(), s.auditOrigin(c, "register a webhook subscriber"), ns)
 	if err != nil {
 		return err

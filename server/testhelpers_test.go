@@ -54,7 +54,24 @@ type testEnv struct {
 // newTestEnv builds the server with cfg on a pgtest store, logging at debug
 // level into a buffer. routes, when not nil, registers extra test routes
 // before the server starts.
+//
+// Tests run over plain http on loopback, as local development does: the
+// environment is InsecureDev (no Secure cookies, links from the request)
+// and its outbound allowlist names loopback, where the tests' webhook
+// receivers and base styles listen. newSecureTestEnv keeps the defaults.
 func newTestEnv(t *testing.T, cfg Config, routes func(s *Server)) *testEnv {
+	t.Helper()
+	cfg.InsecureDev = true
+	cfg.Outbound.InsecureHTTP = true
+	if cfg.Outbound.Allow == nil {
+		cfg.Outbound.Allow = []string{"127.0.0.0/8", "::1"}
+	}
+	return newSecureTestEnv(t, cfg, routes)
+}
+
+// newSecureTestEnv is newTestEnv with cfg as given: production defaults
+// (Secure cookies, HSTS, no outbound connection to loopback).
+func newSecureTestEnv(t *testing.T, cfg Config, routes func(s *Server)) *testEnv {
 	t.Helper()
 	store := pgtest.NewStore(t)
 	logs := &lockedBuffer{}

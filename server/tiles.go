@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"hash/fnv"
@@ -77,8 +78,11 @@ type tileHandlers struct {
 func (s *Server) tileRoutes() {
 	cfg := s.cfg.Tiles
 	src := pgsource.New(s.store.Pool, pgsource.Options{StatementTimeout: cfg.StatementTimeout}, s.log)
+	if cfg.Options.HTTPClient == nil {
+		cfg.Options.HTTPClient = s.out.client(10 * time.Second)
+	}
 	h := &tileHandlers{
-		s: s, svc: tiles.New(src, cfg.Options, s.log), publicURL: tiles.TrimBaseURL(cfg.PublicURL),
+		s: s, svc: tiles.New(src, cfg.Options, s.log), publicURL: tiles.TrimBaseURL(cmp.Or(cfg.PublicURL, s.cfg.Public.BaseURL)),
 		allowed:    requireRole(zoning.RoleExpert)(func(echo.Context) error { return nil }),
 		immutable:  []string{"public, max-age=31536000, immutable"},
 		short:      []string{"public, max-age=" + strconv.Itoa(shortMaxAge)},
@@ -94,7 +98,11 @@ func (s *Server) tileRoutes() {
 	s.onStart(h.svc.Run)
 	s.onStart(h.report)
 	if cfg.BaseStyleURL != "" {
-		s.onStart(h.svc.FetchBaseStyle)
+		s.onStart(func(ctx context.Context) {
+			if err := h.svc.FetchBaseStyle(ctx); err != nil {
+				s.log.Error("tiles: base style refused", "err", err)
+			}
+		})
 	}
 	s.echo.Pre(h.fastTile)
 	get := []string{http.MethodGet, http.MethodHead}
@@ -364,7 +372,7 @@ func (h *tileHandlers) baseURL(c echo.Context) string {
 	if h.publicURL != "" {
 		return h.publicURL
 	}
-	return c.Scheme() + "://" + c.Request().Host
+	return h.s.linkBase(c)
 }
 
 // tileError maps a failure to render: a query over its statement timeout

@@ -815,7 +815,7 @@ func TestCheckConfigBaseStyleURL(t *testing.T) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
-	if err := CheckConfig(Config{Tiles: TileConfig{Options: tiles.Options{BaseStyleURL: "https://maps.example.org/style.json"}}}); err != nil {
+	if err := CheckConfig(Config{Tiles: TileConfig{Options: tiles.Options{BaseStyleURL: "https://maps.example.org/style.json"}}, Public: PublicConfig{BaseURL: "https://zones.example.gov.cn"}}); err != nil {
 		t.Errorf("a good URL: %v", err)
 	}
 }

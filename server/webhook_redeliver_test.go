@@ -15,7 +15,7 @@ import (
 // startWorker runs a delivery worker until the test ends.
 func startWorker(t *testing.T, e *publicEnv, cfg WebhookConfig) {
 	t.Helper()
-	w := newDeliveryWorker(e.store, e.srv.log, cfg, "http://riskzone.test")
+	w := newDeliveryWorker(e.store, e.srv.log, cfg, "http://riskzone.test", e.srv.out)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.run(ctx); close(done) }()

@@ -164,13 +164,14 @@ type deliveryWorker struct {
 	payloads map[int64][]byte
 }
 
-func newDeliveryWorker(store *postgis.Store, log *slog.Logger, cfg WebhookConfig, baseURL string) *deliveryWorker {
+// The client connects only where out allows (outbound.go): https to public
+// addresses, no redirect followed (a redirect is an answer, not a place to
+// resend signed data).
+func newDeliveryWorker(store *postgis.Store, log *slog.Logger, cfg WebhookConfig, baseURL string, out *outbound) *deliveryWorker {
 	cfg.Defaults()
 	return &deliveryWorker{
 		ob: postgis.Outbox{S: store}, log: log, cfg: cfg, baseURL: strings.TrimRight(baseURL, "/"),
-		client: &http.Client{Timeout: cfg.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse // a redirect is an answer, not a place to resend signed data
-		}},
+		client:   out.client(cfg.Timeout),
 		rng:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
 		payloads: map[int64][]byte{},
 	}

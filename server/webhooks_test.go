@@ -146,7 +146,7 @@ func TestWebhookRetries(t *testing.T) {
 	if n := metricValue(t, scrape, `riskzone_outbox_deliveries{state="pending"}`); n != 1 {
 		t.Errorf("%v pending deliveries in the metrics, want 1", n)
 	}
-	w := newDeliveryWorker(e.store, e.srv.log, cfg, "http://riskzone.test")
+	w := newDeliveryWorker(e.store, e.srv.log, cfg, "http://riskzone.test", e.srv.out)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.run(ctx); close(done) }()
@@ -231,7 +231,7 @@ func TestWebhookResumesAfterKill(t *testing.T) {
 	})
 	e, outboxID := webhookEnv(t, rc.URL+"/hook", secret)
 	cfg := WebhookConfig{BaseDelay: 100 * time.Millisecond, Poll: 50 * time.Millisecond, Lease: time.Second, Timeout: 900 * time.Millisecond}
-	first := newDeliveryWorker(e.store, e.srv.log, cfg, "")
+	first := newDeliveryWorker(e.store, e.srv.log, cfg, "", e.srv.out)
 	ctx1, kill := context.WithCancel(context.Background())
 	done1 := make(chan struct{})
 	go func() { first.run(ctx1); close(done1) }()
@@ -246,8 +246,8 @@ func TestWebhookResumesAfterKill(t *testing.T) {
 		t.Fatalf("after the kill the row is %s, want running (leased)", state)
 	}
 	// A fresh server on the same database.
-	fresh := New(Config{}, e.store, e.srv.log)
-	second := newDeliveryWorker(fresh.store, fresh.log, cfg, "")
+	fresh := New(e.srv.cfg, e.store, e.srv.log)
+	second := newDeliveryWorker(fresh.store, fresh.log, cfg, "", e.srv.out)
 	ctx2, stop := context.WithCancel(context.Background())
 	done2 := make(chan struct{})
 	go func() { second.run(ctx2); close(done2) }()
@@ -302,7 +302,7 @@ func BenchmarkWebhookFanout(b *testing.B) {
 		SELECT $1, id, gen_random_uuid() FROM subscribers WHERE url LIKE $2 || '%'`, e.story.Notices[0], srv.URL); err != nil {
 		b.Fatal(err)
 	}
-	w := newDeliveryWorker(e.store, e.srv.log, WebhookConfig{Poll: 20 * time.Millisecond}, "")
+	w := newDeliveryWorker(e.store, e.srv.log, WebhookConfig{Poll: 20 * time.Millisecond}, "", e.srv.out)
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { w.run(wctx); close(done) }()
@@ -359,7 +359,7 @@ func TestWebhookDead(t *testing.T) {
 	const secret = "test-secret-deaddeaddead"
 	rc := newReceiver(t, secret, func(int) int { return http.StatusServiceUnavailable })
 	e, outboxID := webhookEnv(t, rc.URL+"/hook", secret)
-	w := newDeliveryWorker(e.store, e.srv.log, WebhookConfig{BaseDelay: 50 * time.Millisecond, MaxAttempts: 2, Poll: 50 * time.Millisecond}, "")
+	w := newDeliveryWorker(e.store, e.srv.log, WebhookConfig{BaseDelay: 50 * time.Millisecond, MaxAttempts: 2, Poll: 50 * time.Millisecond}, "", e.srv.out)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.run(ctx); close(done) }()

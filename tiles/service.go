@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net/http"
 	"runtime"
 	"slices"
 	"strconv"
@@ -59,6 +60,9 @@ type Options struct {
 	// BaseStyleURL, when set, is an external MapLibre style drawn under the
 	// service's overlays instead of its own base map (see Style).
 	BaseStyleURL string
+	// HTTPClient fetches the base style; nil is http.DefaultClient. The
+	// server sets its outbound client (no private address, no redirect).
+	HTTPClient *http.Client
 }
 
 func (o *Options) defaults() {

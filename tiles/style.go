@@ -3,11 +3,14 @@ package tiles
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -186,6 +189,8 @@ type baseStyleCache struct {
 	style   map[string]any
 	fetched time.Time
 	failed  time.Time
+	// badOrigin is the last fetch's ErrBadOrigin, or nil.
+	badOrigin error
 }
 
 // baseStyle is the external base style, or nil when none is configured or
@@ -203,13 +208,16 @@ func (s *Service) baseStyle(ctx context.Context) map[string]any {
 	if !c.failed.IsZero() && time.Since(c.failed) < time.Minute {
 		return c.style // the older copy, or nil
 	}
-	st, err := fetchStyle(ctx, s.opt.BaseStyleURL)
+	st, err := s.fetchStyle(ctx, s.opt.BaseStyleURL)
 	if err != nil {
 		c.failed = time.Now()
+		if errors.Is(err, ErrBadOrigin) {
+			c.badOrigin = err
+		}
 		s.log.Warn("tiles: the base style cannot be fetched; drawing the service's own base map", "url", s.opt.BaseStyleURL, "err", err)
 		return c.style
 	}
-	c.style, c.fetched, c.failed = st, time.Now(), time.Time{}
+	c.style, c.fetched, c.failed, c.badOrigin = st, time.Now(), time.Time{}, nil
 	return st
 }
 
@@ -233,11 +241,10 @@ func (s *Service) BaseOrigins() []string {
 	}
 	var out []string
 	for _, raw := range urls {
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			continue // relative, mapbox://, or not a URL: nothing to allow
+		o, ok, err := OriginOf(raw)
+		if !ok || err != nil {
+			continue // relative, mapbox://, or (checked when fetched) not an origin
 		}
-		o := u.Scheme + "://" + u.Host
 		if !slices.Contains(out, o) {
 			out = append(out, o)
 		}
@@ -246,10 +253,66 @@ func (s *Service) BaseOrigins() []string {
 	return out
 }
 
+// ErrBadOrigin marks a base style that names a URL whose origin cannot go
+// into a Content-Security-Policy.
+var ErrBadOrigin = errors.New("not a valid origin")
+
+// originRe is an origin as a CSP source: scheme, host (a name or a
+// bracketed IPv6 address), optional port; nothing that could end the
+// source or the directive (quotes, spaces, semicolons, commas).
+var originRe = regexp.MustCompile(`^https?://([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$`)
+
+// OriginOf is the origin (scheme://host[:port]) of an http(s) URL; ok is
+// false for what a CSP need not allow (relative URLs, mapbox://). An
+// http(s) URL whose origin is not a plain scheme, host and port is an
+// ErrBadOrigin.
+func OriginOf(raw string) (origin string, ok bool, err error) {
+	u, perr := url.Parse(raw)
+	if perr != nil {
+		if strings.HasPrefix(raw, "http://") || strings.HasPrefix(raw, "https://") {
+			return "", true, fmt.Errorf("%q: %w", raw, ErrBadOrigin)
+		}
+		return "", false, nil
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return "", false, nil
+	}
+	// Templates ({z}/{x}/{y}, {fontstack}) live in the path, never in the
+	// host; the host is lower-cased as browsers compare it.
+	o := strings.ToLower(u.Scheme + "://" + u.Host)
+	if u.Host == "" || u.User != nil || !originRe.MatchString(o) {
+		return "", true, fmt.Errorf("%q: %w", raw, ErrBadOrigin)
+	}
+	return o, true, nil
+}
+
+// checkOrigins refuses a style naming a URL that is not a valid origin.
+func checkOrigins(st map[string]any) error {
+	for _, raw := range styleURLs(st) {
+		if _, _, err := OriginOf(raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // FetchBaseStyle fetches the base style, if one is configured, so that the
-// first pages served already allow its origins (BaseOrigins).
-func (s *Service) FetchBaseStyle(ctx context.Context) {
+// first pages served already allow its origins (BaseOrigins). It answers
+// an ErrBadOrigin when the style (or its URL) names something that is not
+// a valid origin, for the server to refuse to start; a style that cannot
+// be fetched is not an error (the service's own base map is drawn).
+func (s *Service) FetchBaseStyle(ctx context.Context) error {
+	if s.opt.BaseStyleURL == "" {
+		return nil
+	}
+	if _, _, err := OriginOf(s.opt.BaseStyleURL); err != nil {
+		return fmt.Errorf("base style URL: %w", err)
+	}
 	s.baseStyle(ctx)
+	c := &s.base
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.badOrigin
 }
 
 // styleURLs are the URLs a style references: glyphs, sprite (a URL or a
@@ -284,14 +347,20 @@ func styleURLs(st map[string]any) []string {
 	return out
 }
 
-func fetchStyle(ctx context.Context, url string) (map[string]any, error) {
+// fetchStyle fetches the style with Options.HTTPClient (the server's
+// outbound client: public https addresses only, no redirect followed).
+func (s *Service) fetchStyle(ctx context.Context, url string) (map[string]any, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	res, err := http.DefaultClient.Do(req)
+	client := s.opt.HTTPClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	res, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -309,6 +378,9 @@ func fetchStyle(ctx context.Context, url string) (map[string]any, error) {
 	}
 	if v, _ := st["version"].(float64); v != 8 {
 		return nil, fmt.Errorf("not a MapLibre style of version 8")
+	}
+	if err := checkOrigins(st); err != nil {
+		return nil, fmt.Errorf("the style names %w (CSP origins are scheme://host[:port])", err)
 	}
 	return st, nil
 }

@@ -27,7 +27,9 @@ type NewSubscriber struct {
 	CountyIDs []int64 `json:"county_ids,omitempty"`
 }
 
-// Validate checks the subscriber.
+// Validate checks the subscriber. Both http and https URLs pass here: the
+// server's outbound policy (server/outbound.go) refuses plain http unless
+// its allowlist names the receiver.
 func (s NewSubscriber) Validate() error {
 	if strings.TrimSpace(s.Name) == "" || len(s.Name) > 200 {
 		return Errorf(ErrInvalid, "name: want 1 to 200 bytes")

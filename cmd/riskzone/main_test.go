@@ -130,7 +130,7 @@ func TestServeUnreachableDatabase(t *testing.T) {
 	for name, hostport := range map[string]string{"refused": refusedAddr, "silent": silent.Addr().String()} {
 		t.Run(name, func(t *testing.T) {
 			url := "postgres://rz:s3cr3t-pw@" + hostport + "/riskzone?sslmode=disable"
-			r := runCLI(t, []string{"DATABASE_URL=" + url}, 30*time.Second, "serve", "--addr", "127.0.0.1:0")
+			r := runCLI(t, []string{"DATABASE_URL=" + url}, 30*time.Second, "serve", "--addr", "127.0.0.1:0", "--insecure-dev")
 			if r.code == 0 {
 				t.Fatalf("serve exited 0 with an unreachable database")
 			}
@@ -154,7 +154,7 @@ func TestServeBusyPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	r := runCLI(t, []string{"DATABASE_URL=" + dsn}, 30*time.Second, "serve", "--addr", ln.Addr().String())
+	r := runCLI(t, []string{"DATABASE_URL=" + dsn}, 30*time.Second, "serve", "--addr", ln.Addr().String(), "--insecure-dev")
 	if r.code == 0 || !strings.Contains(r.stderr, "already in use") || !strings.Contains(r.stderr, ln.Addr().String()) {
 		t.Fatalf("busy port: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
@@ -169,7 +169,7 @@ func TestServeReadyAndGracefulShutdown(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(binary, "serve", "--addr", addr, "--log-format", "json")
+	cmd := exec.Command(binary, "serve", "--addr", addr, "--log-format", "json", "--insecure-dev")
 	cmd.Env = append(cleanEnv(), "DATABASE_URL="+dsn)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb

@@ -60,7 +60,7 @@ func startReplica(t *testing.T, dsn string, args ...string) *replica {
 	addr := ln.Addr().String()
 	ln.Close()
 	r := &replica{addr: addr, stderr: &bytes.Buffer{}, done: make(chan struct{})}
-	r.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr, "--log-format", "json"}, args...)...)
+	r.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr, "--log-format", "json", "--insecure-dev"}, args...)...)
 	r.cmd.Env = append(cleanEnv(), "DATABASE_URL="+dsn)
 	r.cmd.Stderr = r.stderr
 	if err := r.cmd.Start(); err != nil {
@@ -148,7 +148,8 @@ func TestKillReplicaMidDelivery(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	flags := []string{"--webhook-lease", "3s", "--webhook-timeout", "2s", "--webhook-poll", "200ms", "--webhook-base-delay", "200ms"}
+	// The receiver listens on loopback: the allowlist must name it.
+	flags := []string{"--webhook-lease", "3s", "--webhook-timeout", "2s", "--webhook-poll", "200ms", "--webhook-base-delay", "200ms", "--outbound-allow", "127.0.0.0/8"}
 	a := startReplica(t, dsn, flags...)
 
 	// The notice is written: its deliveries, in one transaction with the

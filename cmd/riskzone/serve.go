@@ -27,6 +27,7 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 			if err := limitFlags.apply(&cfg); err != nil {
 				return err
 			}
+			cfg.Outbound.InsecureHTTP = cfg.InsecureDev
 			if err := server.CheckConfig(cfg); err != nil {
 				return err
 			}
@@ -35,9 +36,6 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 				return err
 			}
 			defer store.Close()
-			if cfg.Tiles.PublicURL == "" {
-				cfg.Tiles.PublicURL = cfg.Public.BaseURL
-			}
 			srv := server.New(cfg, store, a.log)
 			return srv.ListenAndServe(ctx, func(addr net.Addr) {
 				a.log.Info("listening", "addr", addr.String(), "url", "http://"+addr.String()+"/")
@@ -49,9 +47,14 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 	f.StringVar(&cfg.BodyLimit, "body-limit", envOr("RISKZONE_BODY_LIMIT", "10M"), "largest request body (env RISKZONE_BODY_LIMIT)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for requests at shutdown")
 	f.DurationVar(&cfg.SessionTTL, "session-ttl", 12*time.Hour, "login session lifetime")
-	f.BoolVar(&cfg.SecureCookies, "secure-cookies", os.Getenv("RISKZONE_SECURE_COOKIES") == "1", "mark cookies Secure (behind TLS; env RISKZONE_SECURE_COOKIES=1)")
+	f.BoolVar(&cfg.InsecureDev, "insecure-dev", os.Getenv("RISKZONE_INSECURE_DEV") == "1", "local development over plain http: cookies without Secure, no HSTS, links from the request's host when --public-url is not set, outbound http allowed (env RISKZONE_INSECURE_DEV=1; never in production)")
+	// --secure-cookies was the opt-in before Secure became the default; it
+	// stays accepted so that existing deployments keep starting.
+	f.Bool("secure-cookies", true, "cookies are Secure unless --insecure-dev")
+	_ = f.MarkDeprecated("secure-cookies", "cookies are Secure by default; --insecure-dev turns that off")
+	f.StringSliceVar(&cfg.Outbound.Allow, "outbound-allow", splitEnv("RISKZONE_OUTBOUND_ALLOW"), "host:port, addresses or CIDRs webhooks and the base style may reach although loopback, private or link-local (plain http allowed to them too), e.g. 127.0.0.1:8443,10.0.0.0/8 (env RISKZONE_OUTBOUND_ALLOW, comma-separated)")
 	f.StringSliceVar(&cfg.Public.FrameAncestors, "frame-ancestors", splitEnv("RISKZONE_FRAME_ANCESTORS"), "origins allowed to embed /embed in an iframe (CSP frame-ancestors; default *; env RISKZONE_FRAME_ANCESTORS, comma-separated)")
-	f.StringVar(&cfg.Public.BaseURL, "public-url", os.Getenv("RISKZONE_PUBLIC_URL"), "public address of the service, e.g. https://zones.example.gov.cn (CAP, Atom, webhooks; env RISKZONE_PUBLIC_URL)")
+	f.StringVar(&cfg.Public.BaseURL, "public-url", os.Getenv("RISKZONE_PUBLIC_URL"), "public address of the service, e.g. https://zones.example.gov.cn: the base of every published link (CAP, Atom, TileJSON, OGC, webhooks); required unless --insecure-dev (env RISKZONE_PUBLIC_URL)")
 	f.StringVar(&cfg.Public.CAPSender, "cap-sender", os.Getenv("RISKZONE_CAP_SENDER"), "CAP <sender> of published notices (env RISKZONE_CAP_SENDER)")
 	f.DurationVar(&cfg.Public.Webhooks.BaseDelay, "webhook-base-delay", 0, "wait after the first failed webhook delivery, doubled each retry (default 30s)")
 	f.DurationVar(&cfg.Public.Webhooks.MaxDelay, "webhook-max-delay", 0, "longest wait between webhook retries (default 1h)")
