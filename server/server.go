@@ -131,6 +131,12 @@ type Server struct {
 	// fast listener answers from both).
 	limits *rateLimits
 	public *publicSite
+	// accounts throttles failed sign-ins per username (nil: off); hashes
+	// bounds concurrent argon2id work; verify checks a password (a test
+	// may slow it down).
+	accounts *accountThrottle
+	hashes   *hashSlots
+	verify   func(password, hash string) (bool, error)
 }
 
 // onStart registers a background worker started by ListenAndServe (or by
@@ -168,6 +174,7 @@ func New(cfg Config, store *postgis.Store, log *slog.Logger) *Server {
 	e.Pre(s.metrics.observe)
 	e.Pre(s.securityHeaders)
 	s.limits = newRateLimits(s, cfg.Limits)
+	s.accounts, s.hashes, s.verify = newAccountThrottle(cfg.Limits), newHashSlots(cfg.Limits), zoning.VerifyPassword
 	e.Pre(s.limits.middleware)
 	e.Pre(s.degradedGate)
 	e.Use(middleware.RequestID())
