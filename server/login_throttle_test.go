@@ -195,6 +195,11 @@ func TestLoginHashSlotsBounded(t *testing.T) {
 	e.addUser("eve", zoning.RoleExpert, "eve-password-123")
 	entered, release := make(chan string, 4), make(chan struct{})
 	var hashed atomic.Int32
+	// Freed on any exit, so a failing test does not hang in the server's
+	// shutdown on the held requests.
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free()
 	e.srv.verify = func(password, hash string) (bool, error) {
 		// The first two are held until the test lets them go; a third
 		// (were the bound missing) passes at once, so the test fails
@@ -222,7 +227,7 @@ func TestLoginHashSlotsBounded(t *testing.T) {
 	if n := e.sessionCount(); n != 0 {
 		t.Fatalf("sessions after a busy refusal: %d", n)
 	}
-	close(release)
+	free()
 	for i := 0; i < 2; i++ {
 		if s := <-statuses; s != http.StatusUnauthorized {
 			t.Fatalf("held sign-in answered %d, want 401", s)
