@@ -68,7 +68,7 @@ echo "loading the demo city ($n buildings)" >&2
 psql -q "$url" -c 'ANALYZE'
 count=$(psql -Atq "$url" -c 'SELECT count(*) FROM buildings')
 
-"$out/riskzone" serve --addr "127.0.0.1:$port" --insecure-dev >"$out/serve.log" 2>&1 &
+"$out/riskzone" serve --limit-exempt-loopback --addr "127.0.0.1:$port" --insecure-dev >"$out/serve.log" 2>&1 &
 server_pid=$!
 base="http://127.0.0.1:$port"
 for _ in $(seq 1 100); do

@@ -56,7 +56,7 @@ export DATABASE_URL="$url"
 "$bin" demo --buildings "${BENCH_BUILDINGS:-20000}" --seed 1 --replace >"$out/lookup-demo.out" 2>"$out/lookup-demo.log"
 tail -n 1 "$out/lookup-demo.out"
 
-"$bin" serve --addr "127.0.0.1:$port" --insecure-dev --fast-addr "127.0.0.1:$lookup_port" --log-level warn >"$out/lookup-serve.log" 2>&1 &
+"$bin" serve --limit-exempt-loopback --addr "127.0.0.1:$port" --insecure-dev --fast-addr "127.0.0.1:$lookup_port" --log-level warn >"$out/lookup-serve.log" 2>&1 &
 pid=$!
 nginx_pid=""
 cleanup() {

@@ -77,7 +77,9 @@ type loginRequest struct {
 // login checks a username and password (JSON {"username","password"} or an
 // HTML form) and starts a session: a cookie with 256 random bits, of which
 // the store keeps only the SHA-256. Every outcome is audited; all refusals
-// answer the same 401.
+// answer the same 401. Beyond the per-address limit, a username with too
+// many failures is refused with 429 (login_throttle.go), and a sign-in that
+// finds every password-hashing slot taken answers 503.
 func (s *Server) login(c echo.Context) error {
 	var req loginRequest
 	if isForm(c.Request()) {
@@ -96,6 +98,12 @@ func (s *Server) login(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	o := s.auditOrigin(c, "")
+	// A throttled username is refused before any work, known or not.
+	if s.accounts != nil {
+		if d := s.accounts.wait(req.Username, s.now()); d > 0 {
+			return s.accountThrottled(c, d)
+		}
+	}
 
 	user, hash, err := s.store.LoginCredentials(ctx, req.Username)
 	known := err == nil
@@ -106,7 +114,18 @@ func (s *Server) login(c echo.Context) error {
 		// Unknown user or no password: spend the same time as a real check.
 		hash = zoning.DummyPasswordHash(s.passwordParams())
 	}
-	ok, err := zoning.VerifyPassword(req.Password, hash)
+	if !s.hashes.acquire(ctx) {
+		return s.hashBusy(c)
+	}
+	if s.accounts != nil {
+		// Counted as a failure until the password is right.
+		if d := s.accounts.admit(req.Username, s.now()); d > 0 {
+			s.hashes.release()
+			return s.accountThrottled(c, d)
+		}
+	}
+	ok, err := s.verify(req.Password, hash)
+	s.hashes.release()
 	if err != nil {
 		// A damaged hash in the database: refuse, and say so in the server log
 		// (without the hash).
@@ -137,6 +156,9 @@ func (s *Server) login(c echo.Context) error {
 		return zoning.Errorf(zoning.ErrUnauthorized, badLogin)
 	}
 
+	if s.accounts != nil {
+		s.accounts.succeed(req.Username)
+	}
 	secret, err := zoning.NewSecret()
 	if err != nil {
 		return fmt.Errorf("login: session secret: %w", err)

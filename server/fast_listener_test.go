@@ -175,7 +175,7 @@ func TestFastListenerRoutes(t *testing.T) {
 // the burst a 429 with Retry-After, counted; X-Forwarded-For from a peer
 // that is not a trusted proxy changes nothing.
 func TestFastListenerRateLimit(t *testing.T) {
-	cfg := Config{Limits: LimitConfig{PublicRate: 0.001, PublicBurst: 3, LimitLoopback: true}}
+	cfg := Config{Limits: LimitConfig{PublicRate: 0.001, PublicBurst: 3}}
 	srv := New(cfg, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv.public.index.Store(syntheticIndex(16))
 	fast := startFastListener(t, srv)
@@ -394,7 +394,7 @@ func TestFastListenerTilesMatchRoutes(t *testing.T) {
 // Warm tiles on the fast listener count against the per-address limit like
 // any public request.
 func TestFastListenerTileRateLimit(t *testing.T) {
-	cfg := Config{Limits: LimitConfig{PublicRate: 0.001, PublicBurst: 4, LimitLoopback: true}}
+	cfg := Config{Limits: LimitConfig{PublicRate: 0.001, PublicBurst: 4}}
 	srv := New(cfg, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	main := httptest.NewServer(srv.Handler())
 	t.Cleanup(main.Close)

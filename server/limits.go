@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 
@@ -35,11 +36,31 @@ type LimitConfig struct {
 	// X-Forwarded-For names the client; empty: the peer address is the
 	// client (a header from anyone else is not believed).
 	TrustedProxies []string
-	// LimitLoopback applies the rate limits to clients on the loopback
-	// address too. Off by default: a reverse proxy on the same machine that
-	// is not listed in TrustedProxies would otherwise make every visitor
-	// share one limit; and tests and benchmarks run on loopback.
-	LimitLoopback bool
+	// ExemptLoopback lets clients on the loopback address escape the
+	// per-address rate limits (serve --limit-exempt-loopback), for a
+	// benchmark on the same machine. Off by default: anyone who can reach
+	// the service from the machine itself (a compromised neighbour process,
+	// an SSRF) must not get unlimited sign-ins; a reverse proxy on the same
+	// machine belongs in TrustedProxies instead. The per-account sign-in
+	// throttle and the hash bound apply to loopback regardless.
+	ExemptLoopback bool
+	// AccountFailures is how many failed sign-ins one username may have
+	// (from any address) before further attempts are refused with 429 for
+	// AccountBaseDelay, doubled with each further failure up to
+	// AccountMaxDelay; a success resets it, as do AccountWindow of quiet.
+	// Defaults 5, 1 s, 15 min, 1 h; negative AccountFailures: off.
+	// AccountCapacity bounds the usernames remembered (default 50 000, the
+	// least recently tried dropped first).
+	AccountFailures  int
+	AccountBaseDelay time.Duration
+	AccountMaxDelay  time.Duration
+	AccountWindow    time.Duration
+	AccountCapacity  int
+	// HashConcurrency bounds the argon2id hashes computed at once (default
+	// GOMAXPROCS); a sign-in that finds no slot within HashWait (default
+	// 1 s) answers 503 with Retry-After instead of queueing.
+	HashConcurrency int
+	HashWait        time.Duration
 	// AuthBodyLimit caps the body of auth endpoints (default 16 KiB);
 	// EditBodyLimit of zone edits, proposal decisions, notices and admin
 	// writes such as subscribers (default 4 MiB); every other body is
@@ -64,6 +85,27 @@ func (l *LimitConfig) Defaults() {
 	if l.LoginBurst <= 0 {
 		l.LoginBurst = 10
 	}
+	if l.AccountFailures == 0 {
+		l.AccountFailures = 5
+	}
+	if l.AccountBaseDelay <= 0 {
+		l.AccountBaseDelay = time.Second
+	}
+	if l.AccountMaxDelay <= 0 {
+		l.AccountMaxDelay = 15 * time.Minute
+	}
+	if l.AccountWindow <= 0 {
+		l.AccountWindow = time.Hour
+	}
+	if l.AccountCapacity <= 0 {
+		l.AccountCapacity = 50000
+	}
+	if l.HashConcurrency <= 0 {
+		l.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if l.HashWait <= 0 {
+		l.HashWait = time.Second
+	}
 	if l.ClientTTL <= 0 {
 		l.ClientTTL = 3 * time.Minute
 	}
@@ -78,14 +120,15 @@ func (l *LimitConfig) Defaults() {
 // rateLimits are the per-address limiters (echo's memory store over
 // golang.org/x/time/rate, forgetting addresses quiet for ClientTTL).
 type rateLimits struct {
-	s        *Server
-	public   middleware.RateLimiterStore // nil: off
-	login    middleware.RateLimiterStore
-	loopback bool
+	s      *Server
+	public middleware.RateLimiterStore // nil: off
+	login  middleware.RateLimiterStore
+	// exemptLoopback: loopback clients escape these limits (configured).
+	exemptLoopback bool
 }
 
 func newRateLimits(s *Server, l LimitConfig) *rateLimits {
-	rl := &rateLimits{s: s, loopback: l.LimitLoopback}
+	rl := &rateLimits{s: s, exemptLoopback: l.ExemptLoopback}
 	if l.PublicRate > 0 {
 		rl.public = middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
 			Rate: rate.Limit(l.PublicRate), Burst: l.PublicBurst, ExpiresIn: l.ClientTTL})
@@ -127,9 +170,9 @@ func (rl *rateLimits) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // exempt reports whether the client address escapes the limits: loopback,
-// unless LimitLoopback.
+// when ExemptLoopback says so.
 func (rl *rateLimits) exempt(ip string) bool {
-	if rl.loopback {
+	if !rl.exemptLoopback {
 		return false
 	}
 	a, err := netip.ParseAddr(ip)

@@ -131,9 +131,9 @@ func TestMetricsListener(t *testing.T) {
 // Per-address rate limits: public requests and sign-ins, 429 with
 // Retry-After beyond the burst; X-Forwarded-For is believed only from a
 // trusted proxy; health checks are never limited; loopback clients are
-// not limited unless asked.
+// limited unless configured otherwise (TestLoopbackLimitedByDefault).
 func TestRateLimits(t *testing.T) {
-	cfg := Config{Limits: LimitConfig{PublicRate: 0.01, PublicBurst: 3, LoginRate: 0.01, LoginBurst: 2, LimitLoopback: true}}
+	cfg := Config{Limits: LimitConfig{PublicRate: 0.01, PublicBurst: 3, LoginRate: 0.01, LoginBurst: 2}}
 	e := newTestEnv(t, cfg, nil)
 	lookup := "/api/v1/public/lookup?lon=120&lat=30"
 	for i := 0; i < 3; i++ {
@@ -160,8 +160,8 @@ func TestRateLimits(t *testing.T) {
 	login("198.51.100.1").expectError(t, http.StatusTooManyRequests, "sign-in attempts", "login 3")
 	login("198.51.100.2").expect(t, http.StatusUnauthorized, "another client behind the proxy")
 
-	// Defaults: loopback is not limited.
-	e3 := newTestEnv(t, Config{}, nil)
+	// Configured: loopback is not limited.
+	e3 := newTestEnv(t, Config{Limits: LimitConfig{ExemptLoopback: true}}, nil)
 	for i := 0; i < 300; i++ {
 		if res := e3.do(request{method: "GET", path: "/healthz"}); res.StatusCode != http.StatusOK {
 			t.Fatalf("request %d: %d", i, res.StatusCode)

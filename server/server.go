@@ -141,6 +141,12 @@ type Server struct {
 	public *publicSite
 	// out checks outbound URLs and connections (outbound.go).
 	out *outbound
+	// accounts throttles failed sign-ins per username (nil: off); hashes
+	// bounds concurrent argon2id work; verify checks a password (a test
+	// may slow it down).
+	accounts *accountThrottle
+	hashes   *hashSlots
+	verify   func(password, hash string) (bool, error)
 }
 
 // linkBase is the base of every published link (CAP, Atom, TileJSON, OGC,
@@ -200,6 +206,7 @@ func New(cfg Config, store *postgis.Store, log *slog.Logger) *Server {
 	e.Pre(s.metrics.observe)
 	e.Pre(s.securityHeaders)
 	s.limits = newRateLimits(s, cfg.Limits)
+	s.accounts, s.hashes, s.verify = newAccountThrottle(cfg.Limits), newHashSlots(cfg.Limits), zoning.VerifyPassword
 	e.Pre(s.limits.middleware)
 	e.Pre(s.degradedGate)
 	e.Use(middleware.RequestID())

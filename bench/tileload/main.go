@@ -84,7 +84,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	srv := server.New(server.Config{Addr: *addr, FastAddr: *fastAddr, Tiles: server.TileConfig{Options: tiles.Options{NoCache: *noCache}}}, store, log)
+	srv := server.New(server.Config{Addr: *addr, FastAddr: *fastAddr, Limits: server.LimitConfig{ExemptLoopback: true}, Tiles: server.TileConfig{Options: tiles.Options{NoCache: *noCache}}}, store, log)
 	return srv.ListenAndServe(ctx, func(a net.Addr) { fmt.Fprintln(os.Stderr, "tileload: serving on", a) })
 }
 

@@ -67,6 +67,10 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 	f.Float64Var(&limitFlags.publicRate, "rate-limit", envFloat("RISKZONE_RATE_LIMIT", 50), "requests per second one client address may make, sustained; 0 turns the limit off (env RISKZONE_RATE_LIMIT)")
 	f.IntVar(&limitFlags.publicBurst, "rate-burst", 200, "requests one client address may make at once")
 	f.Float64Var(&limitFlags.loginPerMinute, "login-rate-limit", 10, "sign-in attempts per minute one client address may make; 0 turns the limit off")
+	f.IntVar(&limitFlags.accountFailures, "login-account-failures", 5, "failed sign-ins one username may have (from any address) before it is locked out with a doubling wait; 0 turns the per-account throttle off")
+	f.DurationVar(&cfg.Limits.AccountMaxDelay, "login-max-lockout", 15*time.Minute, "longest per-username lockout after repeated failed sign-ins")
+	f.IntVar(&cfg.Limits.HashConcurrency, "password-hash-concurrency", 0, "argon2id password checks computed at once (default GOMAXPROCS); a sign-in finding none free within 1 s answers 503")
+	f.BoolVar(&cfg.Limits.ExemptLoopback, "limit-exempt-loopback", os.Getenv("RISKZONE_LIMIT_EXEMPT_LOOPBACK") == "1", "exempt clients on loopback from the per-address rate limits, e.g. for a local benchmark (env RISKZONE_LIMIT_EXEMPT_LOOPBACK=1); a proxy on the same machine belongs in --trusted-proxies")
 	f.StringSliceVar(&cfg.Limits.TrustedProxies, "trusted-proxies", splitEnv("RISKZONE_TRUSTED_PROXIES"), "CIDRs of load balancers/CDNs whose X-Forwarded-For names the client (env RISKZONE_TRUSTED_PROXIES, comma-separated)")
 	f.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time to read a request's headers")
 	f.DurationVar(&cfg.ReadTimeout, "read-timeout", 2*time.Minute, "time to read a whole request")
@@ -85,12 +89,20 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 type limitFlags struct {
 	publicRate, loginPerMinute float64
 	publicBurst                int
+	accountFailures            int
 	tileCacheMB                int64
 }
 
 func (l limitFlags) apply(cfg *server.Config) error {
-	if l.publicRate < 0 || l.loginPerMinute < 0 || l.publicBurst < 1 || l.tileCacheMB < 1 {
-		return fmt.Errorf("--rate-limit and --login-rate-limit must be 0 or more, --rate-burst and --tile-cache-mb 1 or more")
+	if l.publicRate < 0 || l.loginPerMinute < 0 || l.accountFailures < 0 || l.publicBurst < 1 || l.tileCacheMB < 1 {
+		return fmt.Errorf("--rate-limit, --login-rate-limit and --login-account-failures must be 0 or more, --rate-burst and --tile-cache-mb 1 or more")
+	}
+	if cfg.Limits.HashConcurrency < 0 || cfg.Limits.AccountMaxDelay < 0 {
+		return fmt.Errorf("--password-hash-concurrency and --login-max-lockout must be 0 or more")
+	}
+	cfg.Limits.AccountFailures = l.accountFailures
+	if l.accountFailures == 0 {
+		cfg.Limits.AccountFailures = -1
 	}
 	cfg.Limits.PublicRate, cfg.Limits.PublicBurst = l.publicRate, l.publicBurst
 	if l.publicRate == 0 {
