@@ -78,13 +78,11 @@ demo: migrate
 	@$(BIN) demo --seed $(DEMO_SEED) --buildings $(DEMO_SIZE) --if-empty
 
 run: demo
-	@$(BIN) user add admin --role admin --password riskzone-demo --if-missing >/dev/null
-	@$(BIN) user add expert --role expert --password riskzone-demo --if-missing >/dev/null
-	@$(BIN) user add expert2 --role expert --password riskzone-demo --if-missing >/dev/null
-	@$(BIN) user add publisher --role publisher --password riskzone-demo --if-missing >/dev/null
+	@if [ -z "$$DATABASE_URL" ]; then $(BIN) demo logins >/dev/null; fi
 	@echo
 	@echo "  riskzone is serving on http://$(ADDR)/"
-	@echo "  demo logins (password riskzone-demo): admin, expert, expert2, publisher"
+	@if [ -z "$$DATABASE_URL" ]; then echo "  demo logins (password riskzone-demo): admin, expert, expert2, publisher, publisher2"; \
+	else echo "  DATABASE_URL is set: no demo logins were created (riskzone user add makes accounts)"; fi
 	@echo
 	@$(BIN) serve --addr $(ADDR) --insecure-dev
 

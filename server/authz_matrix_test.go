@@ -141,9 +141,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /api/v1/zones/:id/lift":             {needExpert, nil},
 		"GET /api/v1/counties/:id/status":         {needExpert, []probe{p("/api/v1/counties/%d/status", county)}},
 
-		"POST /api/v1/notices":                 {needPublisher, nil},
-		"GET /api/v1/notices/pending":          {needPublisher, []probe{p("/api/v1/notices/pending?county=%d", county)}},
-		"POST /api/v1/notices/:id/corrections": {needPublisher, nil},
+		"POST /api/v1/notices":                           {needPublisher, nil},
+		"GET /api/v1/notices/pending":                    {needPublisher, []probe{p("/api/v1/notices/pending?county=%d", county)}},
+		"POST /api/v1/notices/:id/corrections":           {needPublisher, nil},
+		"GET /api/v1/notices/corrections":                {needPublisher, []probe{p("/api/v1/notices/corrections?county=%d", county)}},
+		"POST /api/v1/notices/corrections/:cid/confirm":  {needPublisher, nil},
+		"POST /api/v1/notices/corrections/:cid/withdraw": {needPublisher, nil},
 
 		"GET /tiles/:set/:z/:x/:y": {needPublic, []probe{
 			p("/tiles/public/12/3370/1552.mvt"), p("/tiles/zones/14/13482/6209.mvt"), p("/tiles/buildings/15/26964/12418.mvt"),

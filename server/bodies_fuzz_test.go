@@ -169,10 +169,12 @@ func FuzzNoticeBodies(f *testing.F) {
 		`{"county_id":1,"effective_at":"2099-01-01T00:00:00Z"}`, `{"county_id":1,"effective_at":"yesterday"}`,
 		`{"county_id":0}`, `{"county_id":1,"status":"draft"}`, `{"county_id":1,"zone_ids":[2,2]}`, `{"county_id":1,"note":"a\u0007b"}`,
 		`{"note":"the street name was wrong"}`, `{"note":"  "}`, `{"note":"fix","effective_at":"2022-11-21T10:00:00Z","reason":"typo"}`,
+		`{"reason":"checked against the hotline list"}`, `{"reason":7}`, `{}`,
 	)
 	kinds := []bodyKind{
 		{"publish", strict(func(r *zoning.PublishRequest) error { return r.Validate(fuzzNow) })},
 		{"correction", strict(func(r *zoning.CorrectionRequest) error { return r.Validate(fuzzNow) })},
+		{"correction decision", strict(func(r *zoning.CorrectionDecision) error { return r.Validate() })},
 	}
 	f.Fuzz(func(t *testing.T, body []byte) { fuzzBodies(t, kinds, body) })
 }

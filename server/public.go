@@ -120,7 +120,7 @@ func (s *Server) publicRoutes() {
 	pub := e.Group("/api/v1/notices", requireRole(zoning.RolePublisher))
 	pub.POST("", p.publish)
 	pub.GET("/pending", p.pending)
-	pub.POST("/:id/corrections", p.correct)
+	p.correctionRoutes(pub)
 
 	s.subscriberRoutes()
 

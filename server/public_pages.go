@@ -255,21 +255,3 @@ func (p *publicSite) pending(c echo.Context) error {
 	c.Response().Header().Set(echo.HeaderCacheControl, "private, no-store")
 	return c.JSON(http.StatusOK, map[string]any{"county_id": county, "notices": out})
 }
-
-// correct publishes a correction of a notice.
-func (p *publicSite) correct(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var req zoning.CorrectionRequest
-	if err := decodeBody(c, &req); err != nil {
-		return err
-	}
-	n, err := p.notices(c).Correct(c.Request().Context(), p.s.auditOrigin(c, req.Reason), id, req)
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(echo.HeaderCacheControl, "private, no-store")
-	return c.JSON(http.StatusCreated, n)
-}

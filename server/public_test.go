@@ -270,9 +270,17 @@ func TestPublishAPI(t *testing.T) {
 		t.Fatalf("published %s", res.body)
 	}
 	call(pubS, "POST", "/api/v1/notices", req).expectError(t, http.StatusConflict, "no approved change", "publish twice")
-	var cor zoning.Notice
+	// A correction: one publisher drafts it, a second confirms it.
+	var draft struct{ Correction zoning.CorrectionDraft }
 	call(pubS, "POST", fmt.Sprintf("/api/v1/notices/%d/corrections", pub.Notices[0].ID), map[string]any{"note": "更正：地址有误。"}).
-		expect(t, http.StatusCreated, "correction").decode(t, &cor)
+		expect(t, http.StatusCreated, "draft a correction").decode(t, &draft)
+	confirm := fmt.Sprintf("/api/v1/notices/corrections/%d/confirm", draft.Correction.ID)
+	call(pubS, "POST", confirm, nil).expectError(t, http.StatusForbidden, "second person", "the drafter confirms")
+	call(bossS, "POST", confirm, map[string]any{"reason": 7}).expectError(t, http.StatusBadRequest, "reason", "bad decision body")
+	var cor zoning.Notice
+	call(bossS, "POST", confirm, nil).expect(t, http.StatusCreated, "confirm the correction").decode(t, &cor)
+	call(bossS, "POST", confirm, nil).expectError(t, http.StatusConflict, "published already", "confirm twice")
+	call(pubS, "POST", "/api/v1/notices/corrections/x/confirm", nil).expectError(t, http.StatusBadRequest, "cid", "bad id")
 	page := e.get(fmt.Sprintf("/notices/%d", cor.ID), http.StatusOK)
 	if !strings.Contains(string(page.body), fmt.Sprintf(`href="/notices/%d"`, pub.Notices[0].ID)) || !strings.Contains(string(page.body), "更正：地址有误。") {
 		t.Errorf("correction page: %s", page.body)

@@ -92,11 +92,16 @@ func TestWebhookCatchUpAfterOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	confirmer := e.addUser("pub2", zoning.RolePublisher, "")
 	ns := postgis.Notices{S: e.store}
 	publish := func(i int) int64 {
 		t.Helper()
-		n, err := ns.Correct(ctx, zoning.Origin{Actor: publisher.Principal(zoning.ViaSession)}, e.story.Notices[0],
+		d, err := ns.DraftCorrection(ctx, zoning.Origin{Actor: publisher.Principal(zoning.ViaSession)}, e.story.Notices[0],
 			zoning.CorrectionRequest{Note: fmt.Sprintf("第%d次更正：联系电话更正。", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := ns.ConfirmCorrection(ctx, zoning.Origin{Actor: confirmer.Principal(zoning.ViaSession)}, d.ID, zoning.CorrectionDecision{})
 		if err != nil {
 			t.Fatal(err)
 		}

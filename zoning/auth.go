@@ -186,6 +186,23 @@ type APIToken struct {
 	ExpiresAt  *time.Time `json:"expires_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
+	// MintedBy is the user who minted the token for another account
+	// through the admin API; empty when the user or the command line did.
+	MintedBy string `json:"minted_by,omitempty"`
+}
+
+// CheckMint enforces the second-person rule on tokens: a signed-in user
+// may mint a token for their own account, or for an agency account (which
+// cannot approve, publish or lift), but not for another admin, expert or
+// publisher, since holding that token would let one person act as two.
+// The command line (UserID 0) is not held to it: its operator can reach the
+// database directly.
+func CheckMint(minter Principal, target User) error {
+	if minter.UserID == 0 || minter.UserID == target.ID || target.Role == RoleAgency {
+		return nil
+	}
+	return Errorf(ErrForbidden, "a token for %s (%s) can only be created by %s themselves: a token minted for another %s would let one person act as two under the second-person rule",
+		target.Username, target.Role, target.Username, target.Role)
 }
 
 // APITokenPrefix starts every API token, so that leaked tokens are easy to

@@ -151,3 +151,24 @@ func TestOriginEntry(t *testing.T) {
 		t.Fatalf("entry %+v", e)
 	}
 }
+
+func TestCheckMint(t *testing.T) {
+	admin := zoning.Principal{UserID: 1, Username: "root", Role: zoning.RoleAdmin, Via: zoning.ViaSession}
+	for _, c := range []struct {
+		minter zoning.Principal
+		target zoning.User
+		ok     bool
+	}{
+		{admin, zoning.User{ID: 1, Username: "root", Role: zoning.RoleAdmin}, true},
+		{admin, zoning.User{ID: 2, Username: "gis", Role: zoning.RoleAgency}, true},
+		{admin, zoning.User{ID: 3, Username: "epi", Role: zoning.RoleExpert}, false},
+		{admin, zoning.User{ID: 4, Username: "pub", Role: zoning.RolePublisher}, false},
+		{admin, zoning.User{ID: 5, Username: "boss", Role: zoning.RoleAdmin}, false},
+		{zoning.CLI(), zoning.User{ID: 3, Username: "epi", Role: zoning.RoleExpert}, true},
+	} {
+		err := zoning.CheckMint(c.minter, c.target)
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, zoning.ErrForbidden)) {
+			t.Errorf("%s mints for %s (%s): %v, want ok=%v", c.minter.Actor(), c.target.Username, c.target.Role, err, c.ok)
+		}
+	}
+}

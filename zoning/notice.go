@@ -128,6 +128,9 @@ func (r CorrectionRequest) Validate(now time.Time) error {
 	if err := checkNote(r.Note); err != nil {
 		return err
 	}
+	if len(r.Reason) > MaxReasonLength {
+		return Errorf(ErrInvalid, "reason is longer than %d bytes", MaxReasonLength)
+	}
 	return checkEffective(r.EffectiveAt, now)
 }
 

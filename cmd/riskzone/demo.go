@@ -99,9 +99,10 @@ are kept).`,
 	f := cmd.Flags()
 	f.Uint64Var(&seed, "seed", 1, "random seed: the same seed gives the same county")
 	f.IntVar(&buildings, "buildings", 20000, fmt.Sprintf("number of buildings (%d to %d)", demo.MinBuildings, demo.MaxBuildings))
-	f.StringVar(&today, "today", "", "date the outbreak leads up to, YYYY-MM-DD (default: today, UTC)")
+	f.StringVar(&today, "today", "", "date the outbreak leads up to, YYYY-MM-DD (default: today in China, Asia/Shanghai)")
 	f.BoolVar(&replace, "replace", false, "delete the demo and zoning data already loaded first")
 	f.BoolVar(&ifEmpty, "if-empty", false, "do nothing (and succeed) when the database already has data")
+	cmd.AddCommand(a.demoLoginsCmd())
 	return cmd
 }
 

@@ -13,6 +13,11 @@ import (
 	"github.com/riskzone/riskzone/server"
 )
 
+// devClusterWarning is what serve says at start on the managed cluster: it
+// runs as the postgres superuser on loopback, with the data under the
+// repository, and may hold the demo logins whose password is published.
+const devClusterWarning = "serving from the managed development cluster (no DATABASE_URL): for development only, never for a deployment; set DATABASE_URL to a PostgreSQL you run"
+
 func (a *app) serveCmd() *cobra.Command {
 	var cfg server.Config
 	var limitFlags limitFlags
@@ -36,6 +41,9 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 				return err
 			}
 			defer store.Close()
+			if a.databaseURL == "" {
+				a.log.Warn(devClusterWarning)
+			}
 			srv := server.New(cfg, store, a.log)
 			return srv.ListenAndServe(ctx, func(addr net.Addr) {
 				a.log.Info("listening", "addr", addr.String(), "url", "http://"+addr.String()+"/")

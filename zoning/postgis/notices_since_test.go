@@ -25,15 +25,11 @@ func TestNoticesSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := []int64{first[0].ID}
-	correct := func() int64 {
-		n, err := ns.Correct(ctx, as(pub), first[0].ID, zoning.CorrectionRequest{Note: "更正联系电话。"})
-		if err != nil {
-			t.Error(err)
-			return 0
-		}
-		return n.ID
+	pub2 := mustUser(t, e.s, "pub2", zoning.RolePublisher, "")
+	fix := func() int64 {
+		return correct(t, ns, pub, pub2, first[0].ID, zoning.CorrectionRequest{Note: "更正联系电话。"}).ID
 	}
-	ids = append(ids, correct(), correct())
+	ids = append(ids, fix(), fix())
 	var got []int64
 	for since, pages := int64(0), 0; ; pages++ {
 		list, more, err := ns.NoticesSince(ctx, e.county, since, 2)
@@ -73,8 +69,18 @@ func TestNoticesSince(t *testing.T) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('riskzone-notice-ids')::bigint)`); err != nil {
 		t.Fatal(err)
 	}
+	draft, err := ns.DraftCorrection(ctx, as(pub), first[0].ID, zoning.CorrectionRequest{Note: "更正联系电话。"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan int64, 1)
-	go func() { done <- correct() }()
+	go func() {
+		n, err := ns.ConfirmCorrection(ctx, as(pub2), draft.ID, zoning.CorrectionDecision{})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- n.ID
+	}()
 	select {
 	case id := <-done:
 		t.Fatalf("notice %d was written while an earlier publication held the notice ids", id)

@@ -192,10 +192,7 @@ func TestPublish(t *testing.T) {
 		t.Fatalf("still pending: %+v %v", pending, err)
 	}
 	// A correction references the old notice and repeats the situation.
-	cor, err := e.notices.Correct(ctx, as(e.pub), e.st.Notices[0], zoning.CorrectionRequest{Note: "第1号通告的生效时间更正为18时。"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cor := correct(t, e.notices, e.pub, e.admin, e.st.Notices[0], zoning.CorrectionRequest{Note: "第1号通告的生效时间更正为18时。"})
 	if cor.Kind != zoning.NoticeCorrection || cor.References == nil || *cor.References != e.st.Notices[0] || cor.CAPMsgType != "Update" ||
 		!strings.Contains(cor.BodyZh, "对第1号通告作如下更正") {
 		t.Fatalf("correction %+v", cor)

@@ -258,11 +258,12 @@ func (s *Store) RevokeSession(ctx context.Context, o zoning.Origin, tokenHash []
 	return err
 }
 
-const tokenColumns = `t.id, t.user_id, u.username, t.name, t.prefix, t.created_at, t.expires_at, t.revoked_at, t.last_used_at`
+const tokenColumns = `t.id, t.user_id, u.username, t.name, t.prefix, t.created_at, t.expires_at, t.revoked_at, t.last_used_at,
+	COALESCE((SELECT m.username FROM users m WHERE m.id = t.minted_by AND t.minted_by <> t.user_id), '')`
 
 func scanToken(row pgx.Row) (zoning.APIToken, error) {
 	var t zoning.APIToken
-	err := row.Scan(&t.ID, &t.UserID, &t.Username, &t.Name, &t.Prefix, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.LastUsedAt)
+	err := row.Scan(&t.ID, &t.UserID, &t.Username, &t.Name, &t.Prefix, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.LastUsedAt, &t.MintedBy)
 	return t, err
 }
 
@@ -282,14 +283,23 @@ func (s *Store) CreateAPIToken(ctx context.Context, o zoning.Origin, userID int6
 	}
 	var t zoning.APIToken
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		var err error
+		target, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1 FOR SHARE`, userID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return zoning.Errorf(zoning.ErrNotFound, "no user with id %d", userID)
+		}
+		if err != nil {
+			return err
+		}
+		if err := zoning.CheckMint(o.Actor, target); err != nil {
+			return err
+		}
 		t, err = scanToken(tx.QueryRow(ctx, `
 			WITH t AS (
-				INSERT INTO api_tokens (user_id, name, prefix, token_hash, expires_at)
-				VALUES ($1, $2, $3, $4, $5)
+				INSERT INTO api_tokens (user_id, name, prefix, token_hash, expires_at, minted_by)
+				VALUES ($1, $2, $3, $4, $5, $6)
 				RETURNING *)
 			SELECT `+tokenColumns+` FROM t JOIN users u ON u.id = t.user_id`,
-			userID, name, prefix, tokenHash, expiresAt))
+			userID, name, prefix, tokenHash, expiresAt, actorID(o)))
 		if err != nil {
 			return err
 		}
@@ -298,6 +308,17 @@ func (s *Store) CreateAPIToken(ctx context.Context, o zoning.Origin, userID int6
 		return WriteAudit(ctx, tx, e)
 	})
 	switch {
+	case errors.Is(err, zoning.ErrForbidden):
+		// A refused mint is a security event: audited on its own, since
+		// the transaction rolled back.
+		e := o.Entry("token.create", "user", strconv.FormatInt(userID, 10))
+		e.Outcome, e.After = zoning.OutcomeRefused, map[string]any{"refused": zoning.Message(err), "name": name}
+		if aerr := WriteAudit(context.WithoutCancel(ctx), s.Pool, e); aerr != nil {
+			return zoning.APIToken{}, fmt.Errorf("token refused (%s) and the refusal could not be audited: %w", zoning.Message(err), aerr)
+		}
+		return zoning.APIToken{}, err
+	case errors.Is(err, zoning.ErrNotFound):
+		return zoning.APIToken{}, err
 	case sqlstateOf(err) == sqlstateForeignKeyViolation:
 		return zoning.APIToken{}, zoning.Errorf(zoning.ErrNotFound, "no user with id %d", userID)
 	case sqlstateOf(err) == sqlstateUniqueViolation:
@@ -322,6 +343,9 @@ func (s *Store) PrincipalByTokenHash(ctx context.Context, tokenHash []byte) (zon
 			FROM api_tokens t JOIN users u ON u.id = t.user_id
 			WHERE t.token_hash = $1 AND t.revoked_at IS NULL
 			  AND (t.expires_at IS NULL OR t.expires_at > now()) AND NOT u.disabled
+			  -- zoning.CheckMint, again at use: a token minted for another
+			  -- account is only ever honoured for an agency.
+			  AND (t.minted_by IS NULL OR t.minted_by = t.user_id OR u.role = 'agency')
 		), touched AS (
 			UPDATE api_tokens SET last_used_at = now()
 			WHERE id = (SELECT id FROM live)
