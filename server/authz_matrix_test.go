@@ -141,6 +141,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /api/v1/zones/:id/lift":             {needExpert, nil},
 		"GET /api/v1/counties/:id/status":         {needExpert, []probe{p("/api/v1/counties/%d/status", county)}},
 
+		"GET /api/v1/contacts":            {needExpert, []probe{p("/api/v1/contacts?county=%d", county)}},
+		"POST /api/v1/contacts":           {needExpert, nil},
+		"GET /api/v1/contacts/:id":        {needExpert, []probe{p("/api/v1/contacts/1")}},
+		"POST /api/v1/contacts/:id/steps": {needExpert, nil},
+
 		"POST /api/v1/notices":                           {needPublisher, nil},
 		"GET /api/v1/notices/pending":                    {needPublisher, []probe{p("/api/v1/notices/pending?county=%d", county)}},
 		"POST /api/v1/notices/:id/corrections":           {needPublisher, nil},

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -194,6 +195,9 @@ func FuzzCaseBodies(f *testing.F) {
 		`{"place_id":1,"starts_at":"2022-11-19T08:00:00Z","ends_at":"2022-11-19T09:00:00Z"}`,
 		`[{"lon":117,"lat":36,"starts_at":"2022-11-19T08:00:00Z","ends_at":"2022-11-19T07:00:00Z","enclosed":true}]`,
 		`{"lon":117,"starts_at":"2022-11-19T08:00:00Z","ends_at":"2022-11-19T09:00:00Z"}`, `{"building_id":1,"activity":"party"}`,
+		`{"contact_no":"M1","county_id":1,"kind":"close","case_no":"C1","identified_at":"2022-11-21T09:00:00+08:00","residence":{"building_id":2}}`,
+		`[{"contact_no":"S1","county_id":1,"kind":"secondary","via_contact_no":"M1","identified_at":"2022-11-21T09:00:00Z","residence":{"lon":117,"lat":36}}]`,
+		`{"step":"contact","note":"phoned"}`, `{"step":"visit","done_at":"2022-11-21T09:00:00+08:00"}`, `{"step":"call"}`,
 	)
 	today := zoning.DateOf(fuzzNow, zoning.ChinaTime())
 	kinds := []bodyKind{
@@ -231,6 +235,25 @@ func FuzzCaseBodies(f *testing.F) {
 			}
 			return list, nil
 		}},
+		{"contacts", func(body []byte) (any, error) {
+			list, err := oneOrMany[zoning.NewContact](body)
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range list {
+				if err := c.Validate(fuzzNow, today); err != nil {
+					return nil, err
+				}
+			}
+			return list, nil
+		}},
+		{"contact step", strict(func(r *zoning.StepRecord) error {
+			_, err := r.Validate(zoning.Contact{ContactNo: "M1", IdentifiedAt: fuzzNow.Add(-24 * time.Hour)}, fuzzNow)
+			if errors.Is(err, zoning.ErrConflict) {
+				return nil // out of order for this contact, valid as input
+			}
+			return err
+		})},
 	}
 	f.Fuzz(func(t *testing.T, body []byte) { fuzzBodies(t, kinds, body) })
 }

@@ -33,6 +33,7 @@ func (s *Server) expertRoutes() {
 	g.POST("/cases/:id/traces", s.addTraces)
 	g.POST("/proposals", s.propose)
 	g.GET("/proposal-runs/:id", s.getProposalRun)
+	s.contactRoutes()
 }
 
 // getProposalRun answers a stored engine run as GeoJSON, with the restricted
