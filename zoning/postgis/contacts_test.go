@@ -11,7 +11,6 @@ import (
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
-
 // contactCount counts the contacts and steps stored.
 func contactCount(t *testing.T, s *postgis.Store) (contacts, steps int) {
 	t.Helper()
