@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riskzone/riskzone/server"
+	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
 func (a *app) serveCmd() *cobra.Command {
@@ -19,7 +20,10 @@ func (a *app) serveCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Migrate the database and serve the web app and APIs",
-		Long: `Migrate the database and serve the web app, the public pages and the APIs.
+		Long: `Migrate the database (on the managed cluster, or with --migrate-database-url)
+and serve the web app, the public pages and the APIs, connected as the app role
+riskzone_app (DATABASE_URL, or the managed cluster's riskzone_app). Given
+DATABASE_URL alone, the schema must be current (riskzone migrate).
 Shuts down gracefully on SIGTERM or Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -31,11 +35,16 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 			if err := server.CheckConfig(cfg); err != nil {
 				return err
 			}
-			store, err := a.open(ctx, true)
+			store, err := a.open(ctx, false)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
+			if role, rewrite, err := store.ServingRole(ctx); err != nil {
+				return err
+			} else if rewrite {
+				a.log.Warn("the serving role may rewrite the audit log and published notices: connect as "+postgis.AppRole+" (docs/operations.md, Database roles)", "role", role)
+			}
 			srv := server.New(cfg, store, a.log)
 			return srv.ListenAndServe(ctx, func(addr net.Addr) {
 				a.log.Info("listening", "addr", addr.String(), "url", "http://"+addr.String()+"/")
