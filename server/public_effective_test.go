@@ -25,8 +25,8 @@ func setDBClock(t *testing.T, s *postgis.Store, at time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	db := s.Pool.Config().ConnConfig.Database
-	// A database's settings are its owner's to change.
-	pgtest.OwnerExec(t, s, fmt.Sprintf(`ALTER DATABASE %s SET riskzone.clock = %s`,
+	// A custom setting of a database is a superuser's to change.
+	pgtest.AdminExec(t, s, fmt.Sprintf(`ALTER DATABASE %s SET riskzone.clock = %s`,
 		pgx.Identifier{db}.Sanitize(), "'"+at.UTC().Format(time.RFC3339Nano)+"'"))
 	s.Pool.Reset()
 	var got time.Time

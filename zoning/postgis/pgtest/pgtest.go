@@ -272,17 +272,24 @@ func OwnerURLOf(tb testing.TB, s *postgis.Store) string {
 	return OwnerURL(dsn)
 }
 
-// OwnerExec runs sql on s's database as the owner role.
-func OwnerExec(tb testing.TB, s *postgis.Store, sql string, args ...any) {
+// AdminExec runs sql on s's database as the test server's own login (a
+// superuser on the managed cluster): for set-up no riskzone role may do,
+// such as a database-level custom setting (ALTER DATABASE ... SET
+// riskzone.clock, which PostgreSQL reserves to superusers).
+func AdminExec(tb testing.TB, s *postgis.Store, sql string, args ...any) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := pgx.Connect(ctx, OwnerURLOf(tb, s))
+	dsn, err := withDatabase(ServerURL(tb), s.Pool.Config().ConnConfig.Database)
 	if err != nil {
-		tb.Fatalf("pgtest: connect as %s: %v", postgis.OwnerRole, err)
+		tb.Fatalf("pgtest: %v", err)
+	}
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Fatalf("pgtest: connect to the test server: %v", err)
 	}
 	defer c.Close(context.Background())
 	if _, err := c.Exec(ctx, sql, args...); err != nil {
-		tb.Fatalf("pgtest: as %s: %s: %v", postgis.OwnerRole, sql, err)
+		tb.Fatalf("pgtest: %s: %v", sql, err)
 	}
 }
