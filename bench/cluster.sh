@@ -56,7 +56,7 @@ go build -o "$out/riskzone" ./cmd/riskzone
 if [ -z "${BENCH_DATABASE_URL:-}" ]; then
 	env -u DATABASE_URL "$out/riskzone" db start >/dev/null
 fi
-main_url=$(env -u DATABASE_URL "$out/riskzone" db url)
+main_url=$(env -u DATABASE_URL "$out/riskzone" db url --migrations)
 url=${BENCH_DATABASE_URL:-${main_url%/*}/riskzone_bench_cluster?sslmode=disable}
 admin_url=${main_url%/*}/postgres?sslmode=disable
 if [ -z "${BENCH_DATABASE_URL:-}" ]; then

@@ -42,7 +42,7 @@ rm -rf "$out"
 mkdir -p "$out"
 go build -o "$out/riskzone" ./cmd/riskzone
 
-main_url=$("$out/riskzone" db url)
+main_url=$("$out/riskzone" db url --migrations)
 url=${BENCH_DATABASE_URL:-${main_url%/*}/riskzone_bench_export?sslmode=disable}
 admin_url=${main_url%/*}/postgres?sslmode=disable
 if [ -z "${BENCH_DATABASE_URL:-}" ]; then

@@ -53,7 +53,7 @@ fi
 PGPID=""
 if [ -z "${DATABASE_URL:-}" ]; then
 	"$BIN" db start >/dev/null
-	DATABASE_URL=$("$BIN" db url)
+	DATABASE_URL=$("$BIN" db url --migrations)
 	[ -r .data/postgres/postmaster.pid ] && PGPID=$(head -1 .data/postgres/postmaster.pid)
 fi
 # pg_cpu: CPU time (1/100 s) of the postmaster's ended children so far.

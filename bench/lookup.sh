@@ -45,7 +45,7 @@ lookup_port=$((port + 2))
 secs=${BENCH_SECONDS:-15}
 conns=${BENCH_CONNECTIONS:-8 16 32} # one run per count
 
-main_url=$("$bin" db url)
+main_url=$("$bin" db url --migrations)
 url=${BENCH_DATABASE_URL:-${main_url%/*}/riskzone_bench?sslmode=disable}
 admin_url=${main_url%/*}/postgres?sslmode=disable
 if [ -z "${BENCH_DATABASE_URL:-}" ]; then

@@ -58,7 +58,7 @@ conns=${BENCH_CONNECTIONS:-16}
 ntiles=${BENCH_TILES:-600}
 warm_port=18801 cold_port=18802 base_port=18803 nginx_port=18804 tuned_port=18805 warm1_port=18806 fast_port=18807 fast1_port=18808
 
-main_url=$("$out/riskzone" db url)
+main_url=$("$out/riskzone" db url --migrations)
 url=${BENCH_DATABASE_URL:-${main_url%/*}/riskzone_bench_tiles?sslmode=disable}
 admin_url=${main_url%/*}/postgres?sslmode=disable
 if [ -z "${BENCH_DATABASE_URL:-}" ]; then

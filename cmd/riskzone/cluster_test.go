@@ -96,7 +96,7 @@ func TestClusterScript(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	dir := t.TempDir()
 	base := freePorts(t, 3)
-	env := []string{"DATABASE_URL=" + dsn, "REPLICAS=3", "BASE_PORT=" + strconv.Itoa(base), "CLUSTER_DIR=" + dir, "SERVE_FLAGS=--log-level warn"}
+	env := []string{"DATABASE_URL=" + pgtest.AppURL(t, dsn), "RISKZONE_MIGRATE_DATABASE_URL=" + dsn, "REPLICAS=3", "BASE_PORT=" + strconv.Itoa(base), "CLUSTER_DIR=" + dir, "SERVE_FLAGS=--log-level warn"}
 	var pids []int
 	t.Cleanup(func() { // whatever happened, nothing outlives the test
 		for _, pid := range pids {
@@ -177,7 +177,7 @@ func TestClusterScriptPortTaken(t *testing.T) {
 	defer other.Close()
 	port := other.Listener.Addr().(*net.TCPAddr).Port
 	dir := t.TempDir()
-	env := []string{"DATABASE_URL=" + dsn, "REPLICAS=1", "BASE_PORT=" + strconv.Itoa(port), "CLUSTER_DIR=" + dir}
+	env := []string{"DATABASE_URL=" + pgtest.AppURL(t, dsn), "RISKZONE_MIGRATE_DATABASE_URL=" + dsn, "REPLICAS=1", "BASE_PORT=" + strconv.Itoa(port), "CLUSTER_DIR=" + dir}
 	code, out := clusterScript(t, env, "start")
 	if b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("replica-%d.pid", port))); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {

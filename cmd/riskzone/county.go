@@ -29,7 +29,7 @@ func (a *app) countyRuleSetsCmd() *cobra.Command {
 		Short: "List the rule sets and the counties that use them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.open(cmd.Context(), true)
+			store, err := a.open(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
@@ -78,7 +78,7 @@ reason.`,
 			if err := req.Validate(); err != nil {
 				return err
 			}
-			store, err := a.open(cmd.Context(), true)
+			store, err := a.open(cmd.Context(), false)
 			if err != nil {
 				return err
 			}

@@ -26,8 +26,11 @@ var Version = "dev"
 // and the environment.
 type app struct {
 	databaseURL string // from --database-url or DATABASE_URL; empty means the managed cluster
-	logLevel    string
-	logFormat   string
+	// migrateURL is the migration login (--migrate-database-url or
+	// RISKZONE_MIGRATE_DATABASE_URL): a member of riskzone_owner, or a superuser.
+	migrateURL string
+	logLevel   string
+	logFormat  string
 	// operator is who runs the command, audited as the actor "cli:<operator>".
 	operator string
 	stdout   io.Writer
@@ -65,6 +68,8 @@ Without DATABASE_URL every command uses the project's own PostGIS cluster in
 		},
 	}
 	root.PersistentFlags().StringVar(&a.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL); empty: the managed local cluster")
+	root.PersistentFlags().StringVar(&a.migrateURL, "migrate-database-url", os.Getenv("RISKZONE_MIGRATE_DATABASE_URL"),
+		"PostgreSQL URL of the migration login, a member of riskzone_owner (env RISKZONE_MIGRATE_DATABASE_URL); with DATABASE_URL, only migrate uses DATABASE_URL when it is empty (docs/operations.md \"Database roles\")")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", envOr("RISKZONE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env RISKZONE_LOG_LEVEL)")
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", envOr("RISKZONE_LOG_FORMAT", "text"), "log format: text or json (env RISKZONE_LOG_FORMAT)")
 	root.PersistentFlags().StringVar(&a.operator, "operator", defaultOperator(),
@@ -111,8 +116,9 @@ func (a *app) cluster() (*localpg.Config, error) {
 	return localpg.New(root, a.stderr)
 }
 
-// dsn resolves the database to use: DATABASE_URL as given, or the managed
-// cluster, started if it is not running.
+// dsn resolves the database the service uses, as the app role riskzone_app:
+// DATABASE_URL as given, or the managed cluster (started if it is not
+// running) as riskzone_app.
 func (a *app) dsn(ctx context.Context) (string, error) {
 	if a.databaseURL != "" {
 		return a.databaseURL, nil
@@ -124,31 +130,72 @@ func (a *app) dsn(ctx context.Context) (string, error) {
 	if err := c.Start(ctx); err != nil {
 		return "", err
 	}
-	return c.URL(), nil
+	return c.AppURL(), nil
 }
 
-// open connects to the database (migrating it first when migrate is set).
-// An unreachable server fails within connectTimeout, naming the URL with its
-// password masked.
-func (a *app) open(ctx context.Context, migrate bool) (*postgis.Store, error) {
+// migrationDSN is the URL migrations connect with: --migrate-database-url;
+// else the managed cluster's superuser when DATABASE_URL is not set; else
+// DATABASE_URL when explicit is set (the migrate command of a deployment
+// whose one login is a member of riskzone_owner); else "" (a server given
+// only DATABASE_URL does not migrate: its role may not).
+func (a *app) migrationDSN(ctx context.Context, explicit bool) (string, error) {
+	switch {
+	case a.migrateURL != "":
+		return a.migrateURL, nil
+	case a.databaseURL == "":
+		c, err := a.cluster()
+		if err != nil {
+			return "", err
+		}
+		if err := c.Start(ctx); err != nil {
+			return "", err
+		}
+		return c.URL(), nil
+	case explicit:
+		return a.databaseURL, nil
+	}
+	return "", nil
+}
+
+// open connects to the database as the app role, migrating it first when a
+// migration login is known (the managed cluster, --migrate-database-url);
+// given DATABASE_URL alone, the schema must already be current. With owner
+// set, it connects as the owner role instead when a migration login is
+// known: for the tools that replace data wholesale (demo --replace, bulk
+// imports drop and rebuild indexes). An unreachable server fails within
+// connectTimeout, naming the URL with its password masked.
+func (a *app) open(ctx context.Context, owner bool) (*postgis.Store, error) {
+	mdsn, err := a.migrationDSN(ctx, false)
+	if err != nil {
+		return nil, err
+	}
 	dsn, err := a.dsn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	if migrate {
-		from, to, err := postgis.Migrate(cctx, dsn)
+	if mdsn != "" {
+		from, to, err := postgis.Migrate(cctx, mdsn)
 		if err != nil {
-			return nil, fmt.Errorf("database %s: %w", postgis.MaskURL(dsn), timeoutHint(err))
+			return nil, fmt.Errorf("database %s: %w", postgis.MaskURL(mdsn), timeoutHint(err))
 		}
 		if from != to {
 			a.log.Info("migrated database", "from", from, "to", to)
+		}
+		if owner {
+			dsn = postgis.AsRole(mdsn, postgis.OwnerRole)
 		}
 	}
 	s, err := postgis.Open(cctx, dsn)
 	if err != nil {
 		return nil, timeoutHint(err)
+	}
+	if mdsn == "" {
+		if err := s.Ready(cctx); errors.Is(err, postgis.ErrSchemaBehind) {
+			s.Close()
+			return nil, fmt.Errorf("database %s: %w; run riskzone migrate with --migrate-database-url (docs/operations.md \"Database roles\")", postgis.MaskURL(dsn), err)
+		}
 	}
 	return s, nil
 }
@@ -182,10 +229,13 @@ func (a *app) migrateCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply the embedded schema migrations",
-		Long:  "Apply the embedded schema migrations. Safe to run from several processes at once (an advisory lock serialises them).",
-		Args:  cobra.NoArgs,
+		Long: `Apply the embedded schema migrations as the owner role riskzone_owner, with
+--migrate-database-url, else DATABASE_URL, else the managed cluster's superuser
+(which also creates the roles). Safe to run from several processes at once (an
+advisory lock serialises them); a current schema is left as it is.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dsn, err := a.dsn(cmd.Context())
+			dsn, err := a.migrationDSN(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
@@ -217,6 +267,7 @@ func (a *app) dbCmd() *cobra.Command {
 			return run(cmd.Context(), c)
 		}
 	}
+	var migrations bool
 	db.AddCommand(&cobra.Command{
 		Use:   "start",
 		Short: "Install PostGIS if missing (as root), initialise and start the local cluster",
@@ -229,7 +280,7 @@ func (a *app) dbCmd() *cobra.Command {
 			if err := c.Start(ctx); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "PostGIS %s\n%s\n", c.Status(ctx), c.URL())
+			fmt.Fprintf(a.stdout, "PostGIS %s\n%s\n", c.Status(ctx), c.AppURL())
 			return nil
 		}),
 	}, &cobra.Command{
@@ -250,16 +301,28 @@ func (a *app) dbCmd() *cobra.Command {
 		}),
 	}, &cobra.Command{
 		Use:   "url",
-		Short: "Print the database URL in use",
+		Short: "Print the database URL the service uses (as riskzone_app); --migrations: the migration login's",
 		Args:  cobra.NoArgs,
 		RunE: managed(func(ctx context.Context, c *localpg.Config) error {
-			if a.databaseURL != "" {
+			switch {
+			case migrations && a.migrateURL != "":
+				fmt.Fprintln(a.stdout, a.migrateURL)
+			case migrations && a.databaseURL != "":
 				fmt.Fprintln(a.stdout, a.databaseURL)
-				return nil
+			case migrations:
+				fmt.Fprintln(a.stdout, c.URL())
+			case a.databaseURL != "":
+				fmt.Fprintln(a.stdout, a.databaseURL)
+			default:
+				fmt.Fprintln(a.stdout, c.AppURL())
 			}
-			fmt.Fprintln(a.stdout, c.URL())
 			return nil
 		}),
 	})
+	for _, c := range db.Commands() {
+		if c.Name() == "url" {
+			c.Flags().BoolVar(&migrations, "migrations", false, "print the migration login's URL instead")
+		}
+	}
 	return db
 }

@@ -70,11 +70,12 @@ func runCLI(t *testing.T, env []string, timeout time.Duration, args ...string) r
 	return r
 }
 
-// cleanEnv drops DATABASE_URL so each test says which database it means.
+// cleanEnv drops DATABASE_URL and RISKZONE_MIGRATE_DATABASE_URL so each
+// test says which database it means.
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DATABASE_URL=") {
+		if !strings.HasPrefix(kv, "DATABASE_URL=") && !strings.HasPrefix(kv, "RISKZONE_MIGRATE_DATABASE_URL=") {
 			env = append(env, kv)
 		}
 	}
@@ -154,7 +155,7 @@ func TestServeBusyPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	r := runCLI(t, []string{"DATABASE_URL=" + dsn}, 30*time.Second, "serve", "--addr", ln.Addr().String(), "--insecure-dev")
+	r := runCLI(t, []string{"DATABASE_URL=" + pgtest.AppURL(t, dsn)}, 30*time.Second, "serve", "--addr", ln.Addr().String(), "--insecure-dev")
 	if r.code == 0 || !strings.Contains(r.stderr, "already in use") || !strings.Contains(r.stderr, ln.Addr().String()) {
 		t.Fatalf("busy port: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
@@ -170,7 +171,7 @@ func TestServeReadyAndGracefulShutdown(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(binary, "serve", "--addr", addr, "--log-format", "json", "--insecure-dev")
-	cmd.Env = append(cleanEnv(), "DATABASE_URL="+dsn)
+	cmd.Env = append(cleanEnv(), "DATABASE_URL="+pgtest.AppURL(t, dsn))
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {

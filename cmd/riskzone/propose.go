@@ -57,7 +57,7 @@ rule set's (rule_sets.enlargement): max_residents [3000], max_area_m2
 			if err != nil {
 				return err
 			}
-			store, err := a.open(ctx, true)
+			store, err := a.open(ctx, false)
 			if err != nil {
 				return err
 			}

@@ -61,7 +61,8 @@ func startReplica(t *testing.T, dsn string, args ...string) *replica {
 	ln.Close()
 	r := &replica{addr: addr, stderr: &bytes.Buffer{}, done: make(chan struct{})}
 	r.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr, "--log-format", "json", "--insecure-dev"}, args...)...)
-	r.cmd.Env = append(cleanEnv(), "DATABASE_URL="+dsn)
+	// As `serve` is deployed: the app role, the schema already current.
+	r.cmd.Env = append(cleanEnv(), "DATABASE_URL="+pgtest.AppURL(t, dsn))
 	r.cmd.Stderr = r.stderr
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)

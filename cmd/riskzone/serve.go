@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riskzone/riskzone/server"
+	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
 // devClusterWarning is what serve says at start on the managed cluster: it
@@ -24,7 +25,10 @@ func (a *app) serveCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Migrate the database and serve the web app and APIs",
-		Long: `Migrate the database and serve the web app, the public pages and the APIs.
+		Long: `Migrate the database (on the managed cluster, or with --migrate-database-url)
+and serve the web app, the public pages and the APIs, connected as the app role
+riskzone_app (DATABASE_URL, or the managed cluster's riskzone_app). Given
+DATABASE_URL alone, the schema must be current (riskzone migrate).
 Shuts down gracefully on SIGTERM or Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -36,13 +40,18 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 			if err := server.CheckConfig(cfg); err != nil {
 				return err
 			}
-			store, err := a.open(ctx, true)
+			store, err := a.open(ctx, false)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
 			if a.databaseURL == "" {
 				a.log.Warn(devClusterWarning)
+			}
+			if role, rewrite, err := store.ServingRole(ctx); err != nil {
+				return err
+			} else if rewrite {
+				a.log.Warn("the serving role may rewrite the audit log and published notices: connect as "+postgis.AppRole+" (docs/operations.md, Database roles)", "role", role)
 			}
 			srv := server.New(cfg, store, a.log)
 			return srv.ListenAndServe(ctx, func(addr net.Addr) {

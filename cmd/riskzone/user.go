@@ -108,7 +108,7 @@ Usernames are 2-64 characters a-z, 0-9, '.', '_' or '-'.`,
 					return err
 				}
 			}
-			store, err := a.open(cmd.Context(), true)
+			store, err := a.open(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
@@ -150,7 +150,7 @@ func (a *app) userListCmd() *cobra.Command {
 		Short: "List users",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.open(cmd.Context(), true)
+			store, err := a.open(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
@@ -193,7 +193,7 @@ and print it once. The user's open sessions end.`,
 			if err != nil {
 				return err
 			}
-			store, err := a.open(cmd.Context(), true)
+			store, err := a.open(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
@@ -235,7 +235,7 @@ that never expires.`,
 			if err != nil {
 				return fmt.Errorf("--expires: %s", zoning.Message(err))
 			}
-			store, err := a.open(cmd.Context(), true)
+			store, err := a.open(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
@@ -280,7 +280,7 @@ func (a *app) userTokensCmd() *cobra.Command {
 		Long:  "List API tokens by id, prefix and state; the tokens themselves are not stored and cannot be shown.",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := a.open(cmd.Context(), true)
+			store, err := a.open(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
@@ -338,7 +338,7 @@ func (a *app) userRevokeTokenCmd() *cobra.Command {
 			if err != nil || id <= 0 {
 				return fmt.Errorf("token id %q: want a positive integer", args[0])
 			}
-			store, err := a.open(cmd.Context(), true)
+			store, err := a.open(cmd.Context(), false)
 			if err != nil {
 				return err
 			}

@@ -374,7 +374,9 @@ WHERE t.building_id IS DISTINCT FROM p.building_id OR t.starts_at >= t.ends_at
 }
 
 func TestLoadIsAllOrNothingAndRefusesToOverwrite(t *testing.T) {
-	s := pgtest.NewStore(t)
+	// A replacing load empties tables (TRUNCATE): the owner's tool, as
+	// `riskzone demo --replace` runs it.
+	s := pgtest.NewOwnerStore(t)
 	ctx := testCtx(t)
 
 	// A load that fails halfway leaves nothing behind.

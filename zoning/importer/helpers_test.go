@@ -62,6 +62,15 @@ func newImporter(t testing.TB) (*Importer, *postgis.Store) {
 	return New(s, nil), s
 }
 
+// newOwnerImporter is newImporter acting as the owner role, which may drop
+// and rebuild indexes (bulk mode), as `riskzone import` on the managed
+// cluster does.
+func newOwnerImporter(t testing.TB) (*Importer, *postgis.Store) {
+	t.Helper()
+	s := pgtest.NewOwnerStore(t)
+	return New(s, nil), s
+}
+
 func testdata(name string) string { return filepath.Join("testdata", name) }
 
 // importOK runs an import that must succeed.

@@ -152,6 +152,8 @@ type Options struct {
 	// the table holds, drops the secondary indexes of buildings and units and
 	// rebuilds them before it commits — several times faster for a first
 	// load, but readers of those tables wait until the import commits.
+	// Only a role that owns those tables may drop their indexes: as the app
+	// role (the server's imports) the merge keeps them in place.
 	// 0 means DefaultBulkRows; a negative value never does.
 	BulkRows int64
 

@@ -197,7 +197,7 @@ func writeSynthetic(t testing.TB, dir string, n int) string {
 func TestSyntheticCityImports(t *testing.T) {
 	const n = 500
 	pbf := writeSynthetic(t, t.TempDir(), n)
-	im, s := newImporter(t)
+	im, s := newOwnerImporter(t)
 	schema := tableDefinitions(t, s)
 	// Bulk mode (indexes and foreign keys dropped and rebuilt) from 100 rows.
 	sum := importOK(t, im, pbf, Options{Kind: KindOSM, BulkRows: 100})

@@ -80,7 +80,9 @@ func LatestMigration() (int32, error) {
 	return int32(len(names)), nil
 }
 
-// Migrate brings the schema at dsn up to the newest embedded migration.
+// Migrate brings the schema at dsn up to the newest embedded migration,
+// acting as OwnerRole: dsn is a migration login (a superuser, or a member of
+// OwnerRole; prepareRoles says what it must be allowed), never the app's.
 // tern holds a PostgreSQL advisory lock while it migrates, so processes that
 // start at once (several replicas, parallel tests) apply each migration once;
 // a database already current is detected without taking the lock.
@@ -96,6 +98,14 @@ func Migrate(ctx context.Context, dsn string) (from, to int32, err error) {
 	}
 	if cur, err := currentVersion(ctx, conn); err == nil && cur == latest {
 		return cur, cur, nil
+	}
+	if err := prepareRoles(ctx, conn); err != nil {
+		return 0, 0, err
+	}
+	// Every object the migrations create belongs to the owner role, and
+	// migration 012's default privileges grant the app role its share.
+	if _, err := conn.Exec(ctx, "SET ROLE "+pgx.Identifier{OwnerRole}.Sanitize()); err != nil {
+		return 0, 0, fmt.Errorf("act as %s: %w", OwnerRole, err)
 	}
 	m, err := migrate.NewMigrator(ctx, conn, VersionTable)
 	if err != nil {

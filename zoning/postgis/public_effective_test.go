@@ -12,6 +12,7 @@ import (
 
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
+	"github.com/riskzone/riskzone/zoning/postgis/pgtest"
 )
 
 // One definition of "in force at T" (migration 009): at every instant
@@ -64,10 +65,9 @@ func TestInForceAtOneDefinition(t *testing.T) {
 func setClock(t *testing.T, s *postgis.Store, at time.Time) {
 	t.Helper()
 	db := s.Pool.Config().ConnConfig.Database
-	if _, err := s.Pool.Exec(context.Background(), fmt.Sprintf(`ALTER DATABASE %s SET riskzone.clock = '%s'`,
-		pgx.Identifier{db}.Sanitize(), at.UTC().Format(time.RFC3339Nano))); err != nil {
-		t.Fatal(err)
-	}
+	// A custom setting of a database is a superuser's to change.
+	pgtest.AdminExec(t, s, fmt.Sprintf(`ALTER DATABASE %s SET riskzone.clock = '%s'`,
+		pgx.Identifier{db}.Sanitize(), at.UTC().Format(time.RFC3339Nano)))
 	s.Pool.Reset()
 }
 

@@ -28,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
 // DefaultPort is the fixed non-standard port of the managed cluster.
@@ -111,9 +113,23 @@ func FindRepoRoot(dir string) (string, error) {
 	}
 }
 
-// URL is the connection string of the riskzone database in the cluster.
+// URL is the connection string of the riskzone database in the cluster as
+// the cluster's superuser: the migration login (postgis.Migrate acts as the
+// owner role from it) and the one for administration.
 func (c *Config) URL() string {
 	return c.DatabaseURL(DBName)
+}
+
+// AppURL is the connection string of the riskzone database as the app role,
+// the one `serve` and the data commands use.
+func (c *Config) AppURL() string {
+	return c.DatabaseURLAs(DBName, postgis.AppRole)
+}
+
+// DatabaseURLAs is the connection string of database name as role user
+// (trust on loopback: the managed cluster is for development).
+func (c *Config) DatabaseURLAs(name, user string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", user, c.Port, name)
 }
 
 // DatabaseURL is the connection string of database name in the cluster.
@@ -315,7 +331,31 @@ func (c *Config) Start(ctx context.Context) error {
 			return fmt.Errorf("start PostgreSQL (log: %s): %w", logFile, err)
 		}
 	}
+	if err := c.ensureRoles(ctx, bin); err != nil {
+		return err
+	}
 	return c.createDatabase(ctx, bin, DBName)
+}
+
+// ensureRoles creates the owner role (NOLOGIN) and the app role (LOGIN,
+// without a password: the cluster trusts loopback only) that riskzone's
+// databases use (docs/operations.md, "Database roles"). Roles belong to the
+// cluster, so every database in it (tests' clones too) shares them.
+func (c *Config) ensureRoles(ctx context.Context, bin string) error {
+	for _, r := range []struct{ name, attrs string }{{postgis.OwnerRole, "NOLOGIN"}, {postgis.AppRole, "LOGIN"}} {
+		exists, err := c.psql(ctx, bin, "postgres", fmt.Sprintf("SELECT 1 FROM pg_roles WHERE rolname = '%s'", r.name))
+		if err != nil {
+			return err
+		}
+		stmt := fmt.Sprintf("CREATE ROLE %s %s", r.name, r.attrs)
+		if exists == "1" {
+			stmt = fmt.Sprintf("ALTER ROLE %s %s", r.name, r.attrs)
+		}
+		if _, err := c.psql(ctx, bin, "postgres", stmt); err != nil {
+			return fmt.Errorf("role %s: %w", r.name, err)
+		}
+	}
+	return nil
 }
 
 // socketDir is where the Unix socket goes. Socket paths are limited to 107
@@ -385,9 +425,12 @@ func (c *Config) createDatabase(ctx context.Context, bin, name string) error {
 		return err
 	}
 	if exists != "1" {
-		if _, err := c.psql(ctx, bin, "postgres", fmt.Sprintf("CREATE DATABASE %s", name)); err != nil {
+		if _, err := c.psql(ctx, bin, "postgres", fmt.Sprintf("CREATE DATABASE %s OWNER %s", name, postgis.OwnerRole)); err != nil {
 			return fmt.Errorf("create database %s: %w", name, err)
 		}
+	} else if _, err := c.psql(ctx, bin, "postgres", fmt.Sprintf("ALTER DATABASE %s OWNER TO %s", name, postgis.OwnerRole)); err != nil {
+		// A database made by an older release belonged to postgres.
+		return fmt.Errorf("hand database %s to %s: %w", name, postgis.OwnerRole, err)
 	}
 	if _, err := c.psql(ctx, bin, name, "CREATE EXTENSION IF NOT EXISTS postgis"); err != nil {
 		return fmt.Errorf("create extension postgis in %s: %w", name, err)

@@ -1,9 +1,17 @@
 // Package pgtest gives tests a real, freshly migrated PostGIS database.
 //
 // With DATABASE_URL set, databases are created on that server (the role needs
-// CREATEDB); otherwise the project's managed cluster is started on demand, so
-// `go test ./...` works from a fresh clone. Each call clones a template that
-// is migrated once per schema, which takes a fraction of a second.
+// CREATEDB and must be able to migrate: a superuser, docs/operations.md
+// "Database roles"; the app role riskzone_app must be able to log in, with
+// the password in RISKZONE_TEST_APP_PASSWORD if it has one); otherwise the
+// project's managed cluster is started on demand, so `go test ./...` works
+// from a fresh clone. Each call clones a template that is migrated once per
+// schema, which takes a fraction of a second; a clone keeps the template's
+// owners and grants.
+//
+// NewStore connects as the app role, as `serve` does, so that every test on
+// it proves the app's privileges are enough; NewOwnerStore acts as the owner
+// role, for tests of what only migrations and operators' tools may do.
 package pgtest
 
 import (
@@ -174,7 +182,7 @@ func newDatabase(tb testing.TB, migrated bool) string {
 		if err := ensureTemplate(ctx, admin, server, tmpl); err != nil {
 			tb.Fatalf("pgtest: %v", err)
 		}
-		create += " TEMPLATE " + pgx.Identifier{tmpl}.Sanitize()
+		create += " TEMPLATE " + pgx.Identifier{tmpl}.Sanitize() + " OWNER " + pgx.Identifier{postgis.OwnerRole}.Sanitize()
 	}
 	if _, err := admin.Exec(ctx, create); err != nil {
 		tb.Fatalf("pgtest: create database %s: %v", name, err)
@@ -199,10 +207,50 @@ func newDatabase(tb testing.TB, migrated bool) string {
 	return dsn
 }
 
-// NewStore opens a Store on a fresh migrated database, closed when the test ends.
+// AppURL is dsn (a URL NewDatabase returned) as the app role riskzone_app:
+// the URL `serve` would be given.
+func AppURL(tb testing.TB, dsn string) string {
+	tb.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		tb.Fatalf("pgtest: %q is not a postgres:// URL", dsn)
+	}
+	if pw := os.Getenv("RISKZONE_TEST_APP_PASSWORD"); pw != "" {
+		u.User = url.UserPassword(postgis.AppRole, pw)
+	} else {
+		u.User = url.User(postgis.AppRole)
+	}
+	return u.String()
+}
+
+// OwnerURL is dsn (a URL NewDatabase returned) acting as the owner role.
+func OwnerURL(dsn string) string { return postgis.AsRole(dsn, postgis.OwnerRole) }
+
+// NewStore opens a Store on a fresh migrated database as the app role, as
+// `serve` connects; it is closed when the test ends.
 func NewStore(tb testing.TB) *postgis.Store {
 	tb.Helper()
 	dsn := NewDatabase(tb)
+	return open(tb, AppURL(tb, dsn))
+}
+
+// NewOwnerStore opens a Store on a fresh migrated database acting as the
+// owner role: for tests of the schema's own guards (triggers that hold even
+// for the owner) and of operators' tools that replace data (demo --replace,
+// bulk imports); closed when the test ends.
+func NewOwnerStore(tb testing.TB) *postgis.Store {
+	tb.Helper()
+	return open(tb, OwnerURL(NewDatabase(tb)))
+}
+
+// OpenAs opens a Store on dsn, closed when the test ends.
+func OpenAs(tb testing.TB, dsn string) *postgis.Store {
+	tb.Helper()
+	return open(tb, dsn)
+}
+
+func open(tb testing.TB, dsn string) *postgis.Store {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s, err := postgis.Open(ctx, dsn)
@@ -211,4 +259,37 @@ func NewStore(tb testing.TB) *postgis.Store {
 	}
 	tb.Cleanup(s.Close)
 	return s
+}
+
+// OwnerURLOf is the URL of s's database acting as the owner role: for a
+// test's set-up that only the owner may do (ALTER DATABASE ... SET).
+func OwnerURLOf(tb testing.TB, s *postgis.Store) string {
+	tb.Helper()
+	dsn, err := withDatabase(ServerURL(tb), s.Pool.Config().ConnConfig.Database)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	return OwnerURL(dsn)
+}
+
+// AdminExec runs sql on s's database as the test server's own login (a
+// superuser on the managed cluster): for set-up no riskzone role may do,
+// such as a database-level custom setting (ALTER DATABASE ... SET
+// riskzone.clock, which PostgreSQL reserves to superusers).
+func AdminExec(tb testing.TB, s *postgis.Store, sql string, args ...any) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dsn, err := withDatabase(ServerURL(tb), s.Pool.Config().ConnConfig.Database)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Fatalf("pgtest: connect to the test server: %v", err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(ctx, sql, args...); err != nil {
+		tb.Fatalf("pgtest: %s: %v", sql, err)
+	}
 }
