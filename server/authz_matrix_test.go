@@ -146,6 +146,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /api/v1/contacts/:id":        {needExpert, []probe{p("/api/v1/contacts/1")}},
 		"POST /api/v1/contacts/:id/steps": {needExpert, nil},
 
+		"GET /api/v1/quarantine-sites":         {needExpert, []probe{p("/api/v1/quarantine-sites?county=%d", county)}},
+		"POST /api/v1/quarantine-sites":        {needExpert, nil},
+		"PATCH /api/v1/quarantine-sites/:id":   {needExpert, nil},
+		"POST /api/v1/quarantine-sites/assign": {needExpert, nil},
+		"PUT /api/v1/contacts/:id/site":        {needExpert, nil},
+
 		"POST /api/v1/notices":                           {needPublisher, nil},
 		"GET /api/v1/notices/pending":                    {needPublisher, []probe{p("/api/v1/notices/pending?county=%d", county)}},
 		"POST /api/v1/notices/:id/corrections":           {needPublisher, nil},

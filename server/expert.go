@@ -34,6 +34,7 @@ func (s *Server) expertRoutes() {
 	g.POST("/proposals", s.propose)
 	g.GET("/proposal-runs/:id", s.getProposalRun)
 	s.contactRoutes()
+	s.siteRoutes()
 }
 
 // getProposalRun answers a stored engine run as GeoJSON, with the restricted

@@ -261,6 +261,10 @@ type Contact struct {
 	Address      string        `json:"residence_address,omitempty"`
 	SnapM        *float64      `json:"residence_snap_m,omitempty"`
 	Steps        []ContactStep `json:"steps"`
+	// SiteID is the quarantine site the contact is assigned to; SiteManual
+	// says an expert chose it (the automatic assignment leaves it).
+	SiteID     *int64 `json:"site_id,omitempty"`
+	SiteManual bool   `json:"site_manual,omitempty"`
 	// Status is the last step done ("identified" before any).
 	Status string `json:"status"`
 	// Overdue lists the steps not done past their limit, with when each

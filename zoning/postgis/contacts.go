@@ -186,7 +186,7 @@ func caseRef(id *int64, no string) string {
 
 const contactColumns = `c.id, c.contact_no, c.county_id, c.kind, c.case_id, c.via_contact_id, c.identified_at,
 	coalesce(to_char(c.last_exposure_date, 'YYYY-MM-DD'), ''), c.residence_unit_id, c.residence_building_id,
-	c.residence_address, c.residence_snap_m,
+	c.residence_address, c.residence_snap_m, c.site_id, c.site_manual,
 	coalesce((SELECT jsonb_agg(jsonb_build_object('step', s.step, 'done_at', s.done_at, 'done_by', coalesce(u.username, 'cli'), 'note', s.note)
 	          ORDER BY s.done_at, array_position(ARRAY['contact', 'visit', 'transfer', 'disinfect'], s.step))
 	          FROM contact_steps s LEFT JOIN users u ON u.id = s.done_by WHERE s.contact_id = c.id), '[]')`
@@ -194,7 +194,7 @@ const contactColumns = `c.id, c.contact_no, c.county_id, c.kind, c.case_id, c.vi
 func scanContact(row pgx.Row) (zoning.Contact, error) {
 	var c zoning.Contact
 	err := row.Scan(&c.ID, &c.ContactNo, &c.CountyID, &c.Kind, &c.CaseID, &c.ViaContactID, &c.IdentifiedAt, &c.LastExposure,
-		&c.UnitID, &c.BuildingID, &c.Address, &c.SnapM, &c.Steps)
+		&c.UnitID, &c.BuildingID, &c.Address, &c.SnapM, &c.SiteID, &c.SiteManual, &c.Steps)
 	return c, err
 }
 
