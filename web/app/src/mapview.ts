@@ -1,7 +1,7 @@
 // The map: created once after sign-in, the app's GeoJSON sources filled
 // from the store, the layers panel's choices applied, and the view fitted
 // to the county or a shape.
-import maplibregl, { type Map as MLMap, type MapMouseEvent, type GeoJSONSource, type FilterSpecification } from 'maplibre-gl';
+import maplibregl, { type Map as MLMap, type MapMouseEvent, type GeoJSONSource } from 'maplibre-gl';
 import type { GeoJSON } from 'geojson';
 import { bbox, type Areal } from './geom';
 import { zoneFilterExpr } from './zonefilter';
@@ -68,8 +68,7 @@ export function applyLayers() {
 /** applyZoneFilter draws the zones of the levels and statuses chosen in the layers panel. */
 export function applyZoneFilter() {
   if (!map) return;
-  // zoneFilterExpr builds an 'all' of two 'in' expressions: a FilterSpecification.
-  const f = zoneFilterExpr(S.zoneFilter) as FilterSpecification;
+  const f = zoneFilterExpr(S.zoneFilter);
   for (const id of layerGroups.zones) if (map.getLayer(id)) map.setFilter(id, f);
 }
 
@@ -87,12 +86,12 @@ export function fitGeom(g: Areal) {
 export function refreshZoneLayer() {
   const sel = S.zone?.id;
   const features = (S.zones?.features ?? []).map((f) => ({ ...f, id: f.properties.zone_id, properties: { ...f.properties, sel: f.properties.zone_id === sel } }));
-  setData('rz-zones', { type: 'FeatureCollection', features } as GeoJSON);
+  setData('rz-zones', { type: 'FeatureCollection', features });
 }
 
 /** refreshProposalLayer draws the store's proposals, the selected one marked. */
 export function refreshProposalLayer() {
-  setData('rz-proposals', { type: 'FeatureCollection', features: S.proposals.map((p) => ({ type: 'Feature', id: p.id, geometry: p.geometry, properties: { id: p.id, level: p.level, sel: S.selProposal?.id === p.id } })) } as GeoJSON);
+  setData('rz-proposals', { type: 'FeatureCollection', features: S.proposals.map((p) => ({ type: 'Feature', id: p.id, geometry: p.geometry, properties: { id: p.id, level: p.level, sel: S.selProposal?.id === p.id } })) });
 }
 
 /** refreshPublished reloads the published zones' tiles after a publication. */
