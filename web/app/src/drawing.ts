@@ -1,15 +1,18 @@
 // The expert map's own sources and layers, and terra-draw with snapping to
 // building vertices and barrier lines (moved out of main.ts whole).
-import type { Map as MLMap } from 'maplibre-gl';
+import type { Map as MLMap, ExpressionSpecification, GeoJSONSourceSpecification } from 'maplibre-gl';
 import { TerraDraw, TerraDrawPolygonMode, TerraDrawSelectMode, type TerraDrawMouseEvent } from 'terra-draw';
 import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
 import { snap, type Pt } from './snap';
-import { layerGroups, barrierKinds } from './panels';
+import { layerGroups, barrierKinds } from './layers';
+
+/** What terra-draw says of a finished shape (its OnFinishContext). */
+export interface FinishContext { action: string; mode: string }
 
 /** addAppLayers adds the app's GeoJSON sources (empty) and their layers. */
-export function addAppLayers(map: MLMap, empty: any) {
-  const level = ['match', ['get', 'level'], 'high', '#d7301f', 'medium', '#fc8d59', '#fdcc8a'] as any;
-  for (const s of ['rz-zones', 'rz-proposals', 'rz-barriers', 'rz-delta', 'rz-other', 'rz-search']) map.addSource(s, { type: 'geojson', data: empty as any });
+export function addAppLayers(map: MLMap, empty: GeoJSONSourceSpecification['data']) {
+  const level: ExpressionSpecification = ['match', ['get', 'level'], 'high', '#d7301f', 'medium', '#fc8d59', '#fdcc8a'];
+  for (const s of ['rz-zones', 'rz-proposals', 'rz-barriers', 'rz-delta', 'rz-other', 'rz-search']) map.addSource(s, { type: 'geojson', data: empty });
   map.addLayer({ id: 'rz-proposals-fill', type: 'fill', source: 'rz-proposals', paint: { 'fill-color': '#6a51a3', 'fill-opacity': ['case', ['boolean', ['get', 'sel'], false], 0.3, 0.12] } });
   map.addLayer({ id: 'rz-proposals-line', type: 'line', source: 'rz-proposals', paint: { 'line-color': '#6a51a3', 'line-width': ['case', ['boolean', ['get', 'sel'], false], 3, 1.5], 'line-dasharray': [2, 1] } });
   map.addLayer({ id: 'rz-zones-fill', type: 'fill', source: 'rz-zones', paint: { 'fill-color': level, 'fill-opacity': 0.3 } });
@@ -23,7 +26,7 @@ export function addAppLayers(map: MLMap, empty: any) {
 
 /** createDraw starts terra-draw on the map, snapping within 12 px; onFinish
  * gets each finished shape; snapAt is the snapping, for the browser tests. */
-export function createDraw(map: MLMap, onFinish: (id: string | number, ctx: { action: string; mode: string }) => void) {
+export function createDraw(map: MLMap, onFinish: (id: string | number, ctx: FinishContext) => void) {
   const snapFn = (ev: TerraDrawMouseEvent) => {
     const tol = 12;
     const p: Pt = [ev.containerX, ev.containerY];
@@ -32,13 +35,13 @@ export function createDraw(map: MLMap, onFinish: (id: string | number, ctx: { ac
     const lines: Pt[][] = [];
     const proj = (c: number[]): Pt => { const q = map.project(c as [number, number]); return [q.x, q.y]; };
     for (const f of map.queryRenderedFeatures(box, { layers: ['buildings'] })) {
-      const g: any = f.geometry;
+      const g = f.geometry;
       const polys = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
       for (const poly of polys) for (const ring of poly) for (const c of ring) vertices.push(proj(c));
     }
     const barrierLayers = barrierKinds.flatMap((k) => layerGroups[k]).filter((id) => map.getLayer(id));
     for (const f of map.queryRenderedFeatures(box, { layers: barrierLayers })) {
-      const g: any = f.geometry;
+      const g = f.geometry;
       const ls = g.type === 'LineString' ? [g.coordinates] : g.type === 'MultiLineString' ? g.coordinates : g.type === 'Polygon' ? g.coordinates : [];
       for (const l of ls) lines.push(l.map(proj));
     }
@@ -57,12 +60,12 @@ export function createDraw(map: MLMap, onFinish: (id: string | number, ctx: { ac
     adapter: new TerraDrawMapLibreGLAdapter({ map, coordinatePrecision: 6 }),
     modes: [
       new TerraDrawSelectMode({ flags: { polygon: polygonFlags }, keyEvents: null }),
-      new TerraDrawPolygonMode({ snapping: { toCustom: snapFn }, keyEvents: null } as any),
+      new TerraDrawPolygonMode({ snapping: { toCustom: snapFn }, keyEvents: null }),
     ],
   });
   draw.start();
   draw.setMode('static');
-  draw.on('finish', (id, ctx: any) => onFinish(id, ctx));
+  draw.on('finish', (id, ctx) => onFinish(id, ctx));
   return { draw, snapAt: (x: number, y: number) => snapFn({ containerX: x, containerY: y } as TerraDrawMouseEvent) };
 }
 

@@ -4,10 +4,10 @@
 import { t } from './i18n';
 import { ApiError } from './api';
 import { GeometryError } from './geom';
+import { serverErrorCodes } from './api_types';
 
 /** The error codes of the server (server/errors.go codeOf), each with a key err.<code>. */
-export const serverErrorCodes = ['invalid', 'unauthorized', 'forbidden', 'not_found', 'method_not_allowed', 'conflict', 'too_large',
-  'unsupported_media_type', 'rate_limited', 'unavailable', 'internal'] as const;
+export { serverErrorCodes };
 
 /** geometryReason is the reason a shape is refused, in the current language. */
 export function geometryReason(e: GeometryError): string {
@@ -21,7 +21,7 @@ export function geometryReason(e: GeometryError): string {
 export function errorText(e: unknown): string {
   if (e instanceof GeometryError) return geometryReason(e);
   if (e instanceof ApiError) {
-    const code = e.body?.error?.code;
+    const code = e.code;
     const known = (serverErrorCodes as readonly string[]).includes(code);
     const what = known ? t('err.' + code) : `${t('error')} ${e.status}`;
     return e.message && e.message !== code ? t('err.withDetail', { what, detail: e.message }) : what;

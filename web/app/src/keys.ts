@@ -1,6 +1,6 @@
 // Keyboard shortcuts of the editor (moved out of main.ts whole): undo/redo,
 // save, and the tools while a zone or proposal is edited.
-import { S, type Tool } from './state';
+import { S, type Tool } from './store';
 
 /** What the shortcuts do. */
 export interface KeyActions { undo: () => void; redo: () => void; save: () => void; setTool: (t: Tool) => void }

@@ -1,8 +1,9 @@
 // The sign-in form of the expert app (moved out of main.ts whole).
-import { api } from './api';
+import * as api from './client';
+import type { Me } from './api_types';
 import { t } from './i18n';
 import { errorText } from './errors';
-import { $, esc, type Me } from './state';
+import { $, esc } from './ui';
 
 /** What the form calls: switch language, show itself again with an error, and go on once signed in. */
 export interface LoginActions { lang: () => void; retry: (err: string) => void; signedIn: (me: Me) => Promise<void> }
@@ -22,7 +23,7 @@ export function loginForm(err: string, on: LoginActions) {
     ev.preventDefault();
     const fd = new FormData(ev.target as HTMLFormElement);
     try {
-      const me = await api<Me>('POST', '/api/v1/auth/login', { username: fd.get('username'), password: fd.get('password') });
+      const me = await api.auth.login({ username: String(fd.get('username') ?? ''), password: String(fd.get('password') ?? '') });
       if (!['expert', 'publisher', 'admin'].includes(me.role)) { on.retry(`role ${me.role}`); return; }
       await on.signedIn(me);
     } catch (e) {

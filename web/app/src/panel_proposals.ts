@@ -1,27 +1,16 @@
-// The proposals panel and the editor block it shares with the zone panel.
+// The proposals panel: run the engine, review its proposals (numbers,
+// rationale, barriers) and decide: accept, accept with edits, enlarge or
+// shrink one level, or reject.
 import { t } from './i18n';
-import { S, history, esc, fmt, type Tool } from './state';
+import * as api from './client';
+import { S, setRunInfo, setSelProposal, setTab, type Target } from './store';
 import { rationaleList, population } from './rationale';
+import { $, esc, fmt, guard, inputValue, renderSide, say, toast, type Binder, type Panel } from './ui';
+import { editorBlock, bindEditor } from './panel_editor';
+import { loadProposals, loadZones, selectProposal, selectZone } from './actions';
+import { beginEdit } from './editor';
 
-export function editorBlock(): string {
-  const tg = S.target;
-  if (!tg) return '';
-  const d = history.state;
-  const tool = (k: Tool, key: string, kbd: string) => `<button data-tool="${k}" class="${S.tool === k ? 'on' : ''}" title="${kbd}">${esc(t(key))}</button>`;
-  const conflict = S.conflict ? `<div class="msg warn" data-testid="conflict">${esc(t('conflict', { v: S.conflict.current_version, status: t('status.' + S.conflict.status) }))}
-      <div class="row"><button id="theirs">${esc(t('showTheirs'))}</button><button class="primary" id="reapply">${esc(t('reapply'))}</button></div>
-      ${S.conflict.theirs ? `<div class="muted" data-testid="theirs">${esc(t('version'))} ${S.conflict.theirs.current_version}: ${esc(S.conflict.theirs.current.author)} — ${esc(S.conflict.theirs.current.reason)} (${esc(t('population'))} ${S.conflict.theirs.current.population})</div>` : ''}</div>` : '';
-  return `<div class="card" data-testid="editor"><div class="t">${esc(t('edit'))}: ${esc(tg.name)}</div>
-    <div class="row">${tool('buildings', 'tool.buildings', 'B')}${tool('vertex', 'tool.vertex', 'V')}${tool('draw', 'tool.draw', 'P')}${tool('none', 'tool.none', 'Esc')}</div>
-    <div class="row"><button id="undo" ${history.canUndo ? '' : 'disabled'}>${esc(t('undo'))}</button><button id="redo" ${history.canRedo ? '' : 'disabled'}>${esc(t('redo'))}</button></div>
-    <div data-testid="pending">${esc(t('pendingChanges', { a: d.add.length, r: d.remove.length, g: d.geom ? t('geomChanged') : '' }))}</div>
-    <label class="f">${esc(t('reason'))}<input id="editReason" data-testid="reason"></label>
-    <div class="row"><button class="primary" id="save" data-testid="save">${esc(tg.kind === 'proposal' ? t('accept') : t('save'))}</button><button id="cancelEdit">${esc(t('cancel'))}</button></div>
-    ${conflict}</div>
-    <div class="legend muted"><i style="background:#16a34a"></i>${esc(t('legend.added'))} <i style="background:#dc2626"></i>${esc(t('legend.removed'))}</div>`;
-}
-
-export function proposalsPanel(): string {
+function render(): string {
   const now = new Date();
   const local = new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
   const list = S.proposals.length === 0 ? `<p class="muted">${esc(t('noProposals'))}</p>` : S.proposals.map((p) => {
@@ -35,7 +24,7 @@ export function proposalsPanel(): string {
       <dt>${esc(t('buildings'))}</dt><dd>${fmt(p.buildings)}</dd>
       <dt>${esc(t('onBarriers'))}</dt><dd>${Math.round((r.boundary_on_barriers ?? 0) * 100)}%${r.enlarged ? ' · ' + esc(t('enlarged')) : ''}</dd></dl>
       <div class="muted">${esc(t('rationale'))}:</div>${rationaleList(p)}
-      ${sel ? `<div class="muted" data-testid="barrier-names">${esc(t('barriers'))}: ${esc((p.boundary_barriers || []).slice(0, 8).map((b: any) => b.name || b.kind).join('、'))}</div>
+      ${sel ? `<div class="muted" data-testid="barrier-names">${esc(t('barriers'))}: ${esc((p.boundary_barriers || []).slice(0, 8).map((b) => b.name || b.kind).join('、'))}</div>
       <div class="row"><button class="primary" data-act="accept">${esc(t('accept'))}</button><button data-act="editaccept">${esc(t('editAccept'))}</button></div>
       ${(r.enlargements || []).length ? `<div class="row"><button data-act="enlarge" data-testid="enlarge">${esc(t('enlargeLevel'))}</button><button data-act="shrink" data-testid="shrink">${esc(t('shrinkLevel'))}</button></div>` : ''}
       <label class="f">${esc(t('reason'))}<input data-testid="decision-reason" id="decisionReason"></label>
@@ -50,3 +39,72 @@ export function proposalsPanel(): string {
     <label class="f">${esc(t('params'))}<textarea id="runParams" rows="2" placeholder='{"lookback_days": 14}'></textarea></label></details>
     ${editing}${list}`;
 }
+
+/** runEngine runs the engine on the county (at the time and with the parameters given) and lists its proposals. */
+async function runEngine() {
+  const at = inputValue('#runAt');
+  const raw = ($<HTMLTextAreaElement>('#runParams')?.value ?? '').trim();
+  let params: unknown = undefined;
+  if (raw) {
+    try { params = JSON.parse(raw); } catch (e) { say('err', `${t('params')}: ${(e as Error).message}`); return; }
+  }
+  setRunInfo('running');
+  renderSide();
+  const fc = await api.proposals.run({ county_id: S.county, at: at ? new Date(at).toISOString() : undefined, params: params || undefined });
+  const n = fc.features.filter((f) => f.properties.kind === 'proposal').length;
+  const { runs } = await api.app.runs(S.county);
+  setRunInfo({ run: runs[0]?.id ?? '?', n });
+  await loadProposals();
+  renderSide();
+}
+
+function bind(b: Binder) {
+  const sel = () => S.selProposal;
+  b.on('#run', () => guard(runEngine));
+  b.on('[data-proposal]', (el) => {
+    const p = S.proposals.find((x) => x.id === Number(el.dataset.proposal));
+    if (p && S.selProposal?.id !== p.id) void selectProposal(p);
+  });
+  b.on('[data-act="accept"]', () => guard(async () => {
+    const p = sel();
+    if (!p) return;
+    const reason = b.val('decisionReason') || 'accepted as proposed';
+    const z = await api.proposals.approve(p.id, { reason });
+    toast(t('accepted', { zone: '#' + z.id }));
+    setSelProposal(null);
+    await loadProposals(); await loadZones();
+    await selectZone(z.id);
+    setTab('zone');
+    say('ok', t('accepted', { zone: '#' + z.id }));
+  }));
+  b.on('[data-act="reject"]', () => guard(async () => {
+    const p = sel();
+    if (!p) return;
+    const reason = b.val('decisionReason');
+    if (!reason) { say('err', t('reasonRequired')); return; }
+    await api.proposals.reject(p.id, reason);
+    setSelProposal(null);
+    await loadProposals();
+    say('ok', t('rejected'));
+  }));
+  // Enlarge or shrink one level: the new proposal supersedes the selected one.
+  for (const dir of ['enlarge', 'shrink'] as const) b.on(`[data-act="${dir}"]`, () => guard(async () => {
+    const old = sel()?.id;
+    if (old === undefined) return;
+    const res = await api.proposals.step(old, dir, b.val('decisionReason'));
+    const ids = (res.proposals || []).map((p) => p.id);
+    await loadProposals();
+    const next = S.proposals.find((x) => x.id === ids[0]);
+    if (next) void selectProposal(next);
+    say('ok', t('stepped', { ids: ids.map((i) => '#' + i).join(', '), old }));
+  }));
+  b.on('[data-act="editaccept"]', () => {
+    const p = sel();
+    if (!p) return;
+    const tg: Target = { kind: 'proposal', id: p.id, version: 0, name: p.name, buildingIDs: new Set(p.building_ids ?? []), geometry: p.geometry };
+    beginEdit(tg);
+  });
+  bindEditor(b);
+}
+
+export const proposalsPanel: Panel = { render, bind };

@@ -2,15 +2,19 @@
 // editor, lifting and screenings (the form asks for the count actually
 // tested, with the zone population beside it as a reference).
 import { t } from './i18n';
-import { S, esc, fmt } from './state';
+import * as api from './client';
+import { S, setLifting, type Target } from './store';
+import type { Screening } from './api_types';
+import { esc, fmt, guard, say, type Binder, type Panel } from './ui';
+import { editorBlock, bindEditor } from './panel_editor';
+import { popText, readScreening } from './screening';
+import { loadZones, selectZone } from './actions';
+import { beginEdit } from './editor';
 
-import { editorBlock } from './panel_proposals';
-import { popText } from './screening';
-
-export function zonePanel(): string {
+function render(): string {
   const z = S.zone;
-  const zs = (window as any).rzZones?.features ?? [];
-  const pick = `<h3>${esc(t('zones'))}</h3>${zs.map((f: any) => `<div class="card ${z?.id === f.properties.zone_id ? 'sel' : ''}" data-zone="${f.properties.zone_id}" data-testid="zone-card">
+  const zs = S.zones?.features ?? [];
+  const pick = `<h3>${esc(t('zones'))}</h3>${zs.map((f) => `<div class="card ${z?.id === f.properties.zone_id ? 'sel' : ''}" data-zone="${f.properties.zone_id}" data-testid="zone-card">
       <span class="t">${esc(f.properties.name)}</span> <span class="muted">#${f.properties.zone_id} v${f.properties.version} · ${esc(t('population'))} ${esc(popText(f.properties.population, !!f.properties.population_estimated))}</span></div>`).join('')}`;
   if (!z) return `<h2>${esc(t('tab.zone'))}</h2><p class="muted">${esc(t('noZone'))}</p>${pick}`;
   const c = z.current;
@@ -45,8 +49,39 @@ export function zonePanel(): string {
 
 // partialNote marks a day-N round recorded as partial coverage: it is shown,
 // but never counts for lifting.
-function partialNote(r: any): string {
+function partialNote(r: Readonly<Screening> | null): string {
   if (!r?.partial_coverage) return '';
   return `<div class="msg warn" data-testid="partial-coverage">${esc(t('partialCoverage', {
     d: r.round_date, n: fmt(r.tested), p: fmt(Math.max(r.population, r.zone_population ?? 0)), r: r.partial_reason ?? '' }))}</div>`;
 }
+
+function bind(b: Binder) {
+  b.on('[data-zone]', (el) => guard(() => selectZone(Number(el.dataset.zone))));
+  b.on('#startEdit', () => {
+    const z = S.zone;
+    if (!z) return;
+    const tg: Target = { kind: 'zone', id: z.id, version: z.current_version, name: z.current.name, buildingIDs: new Set(z.current.building_ids), geometry: z.current.geometry };
+    beginEdit(tg);
+  });
+  b.on('#recordScreening', () => guard(async () => {
+    const z = S.zone;
+    if (!z) return;
+    const form = readScreening({ date: b.val('scrDate'), tested: b.val('scrTested'), negatives: b.val('scrNeg'), positives: b.val('scrPos') });
+    if ('error' in form) { say('err', t(form.error)); return; }
+    const res = await api.zones.addScreening(z.id, form.body);
+    setLifting(res.lifting);
+    say('ok', t('recorded'));
+  }));
+  b.on('#lift', () => guard(async () => {
+    const z = S.zone;
+    if (!z) return;
+    const reason = b.val('liftReason');
+    if (!reason) { say('err', t('reasonRequired')); return; }
+    await api.zones.lift(z.id, { reason, version: z.current_version });
+    await loadZones(); await selectZone(z.id);
+    say('ok', t('lifted'));
+  }));
+  bindEditor(b);
+}
+
+export const zonePanel: Panel = { render, bind };

@@ -2,15 +2,19 @@
 // the user's language (rationale_text.zh / .en), never raw rule ids; and
 // populations marked when they hold estimates.
 import { t, getLang } from './i18n';
-import { esc, fmt } from './state';
+import { esc, fmt } from './ui';
+import type { RationaleText } from './api_types';
 
-export function rationaleSentences(p: any, lang = getLang()): string[] {
+/** What the sentences are read from: a proposal (rationale_text) or its rationale (text). */
+export interface WithRationale { rationale_text?: Partial<RationaleText> | null; rationale?: { rules?: string[]; text?: Partial<RationaleText> } | null }
+
+export function rationaleSentences(p: WithRationale, lang = getLang()): string[] {
   const text = p?.rationale_text ?? p?.rationale?.text;
   const list: unknown = text?.[lang] ?? text?.zh;
   return Array.isArray(list) ? list.filter((s): s is string => typeof s === 'string' && s.trim() !== '') : [];
 }
 
-export function rationaleList(p: any): string {
+export function rationaleList(p: WithRationale): string {
   const items = rationaleSentences(p);
   if (items.length === 0) return '';
   return `<ul class="rationale" data-testid="rationale">${items.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>`;

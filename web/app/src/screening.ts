@@ -3,7 +3,7 @@
 // population is shown beside the field as a reference, marked when it is an
 // estimate.
 import { t } from './i18n';
-import { fmt } from './state';
+import { fmt } from './ui';
 
 /** popText writes a population, with "约" / "est." when it is an estimate. */
 export function popText(n: number, estimated: boolean): string {

@@ -1,4 +1,6 @@
 // Which zones the map draws: by level and by status (the layers panel).
+import type { FilterSpecification } from 'maplibre-gl';
+
 export const zoneLevels = ['high', 'medium', 'low'] as const;
 export const zoneStatuses = ['active', 'lifted', 'superseded'] as const;
 
@@ -12,7 +14,7 @@ export function defaultZoneFilter(): ZoneFilter {
 const chosen = (m: Record<string, boolean>) => Object.keys(m).filter((k) => m[k]);
 
 /** zoneFilterExpr is the MapLibre filter drawing the chosen levels and statuses. */
-export function zoneFilterExpr(f: ZoneFilter): unknown[] {
+export function zoneFilterExpr(f: ZoneFilter): FilterSpecification {
   return ['all', ['in', ['get', 'level'], ['literal', chosen(f.levels)]], ['in', ['get', 'status'], ['literal', chosen(f.statuses)]]];
 }
 
