@@ -129,7 +129,7 @@ FUZZ_TARGETS := ./server:FuzzGeometryJSON ./server:FuzzZoneEditPayload ./server:
   ./server:FuzzProposalBodies ./server:FuzzZoneEditBodies ./server:FuzzNoticeBodies ./server:FuzzCaseBodies ./server:FuzzAdminBodies \
   ./geo/osm:FuzzRead ./geo/geojson:FuzzReader \
   ./zoning:FuzzParseCasesCSV ./zoning:FuzzParseRule ./zoning:FuzzParseEnlargementBounds ./zoning:FuzzLoadTimeZone \
-  ./zoning:FuzzParseContactsCSV ./zoning:FuzzParseClosedLoopLimits \
+  ./zoning:FuzzParseContactsCSV ./zoning:FuzzParseClosedLoopLimits ./zoning:FuzzParseSites \
   ./server:FuzzOutboundCheck ./tiles:FuzzOriginOf
 fuzz: db-start
 	@for pf in $(FUZZ_TARGETS); do p=$${pf%%:*}; f=$${pf##*:}; echo "== $$p $$f"; \

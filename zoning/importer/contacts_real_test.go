@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -62,5 +63,84 @@ func TestContactsOnRealExtract(t *testing.T) {
 		if len(c.Overdue) != 1 || c.Overdue[0].Step != zoning.StepContact || c.Next.Step != zoning.StepContact {
 			t.Errorf("%s at 07:00, identified 04:00: overdue %+v", c.ContactNo, c.Overdue)
 		}
+	}
+}
+
+// Quarantine sites on the real extract: Vaduz's residents (from the
+// imported buildings) set the rooms it needs at 每万人20间, and contacts in
+// real buildings go to the site PostGIS measures nearest to them.
+func TestQuarantineSitesOnRealExtract(t *testing.T) {
+	im, s := newImporter(t)
+	importOK(t, im, liechtensteinPBF(t), Options{Kind: KindOSM, AdminLevels: liechtensteinLevels})
+	ctx := ctxT(t)
+	var county int64
+	var residents int
+	if err := s.Pool.QueryRow(ctx, `SELECT a.id, (SELECT coalesce(sum(population), 0) FROM buildings b WHERE b.county_id = a.id)::int
+		FROM admin_areas a WHERE a.level = 'county' AND a.name = 'Vaduz'`).Scan(&county, &residents); err != nil {
+		t.Fatal(err)
+	}
+	if residents < 1000 {
+		t.Fatalf("Vaduz has %d residents after the import", residents)
+	}
+	ss := postgis.Sites{S: s}
+	origin := zoning.Origin{Actor: zoning.CLI()}
+	// Two sites: the north and the south end of Vaduz's buildings.
+	var nLon, nLat, sLon, sLat float64
+	if err := s.Pool.QueryRow(ctx, `SELECT ST_X(n), ST_Y(n), ST_X(m), ST_Y(m) FROM (
+		SELECT (SELECT ST_PointOnSurface(geom) FROM buildings WHERE county_id = $1 ORDER BY ST_YMax(geom) DESC, id LIMIT 1) n,
+		       (SELECT ST_PointOnSurface(geom) FROM buildings WHERE county_id = $1 ORDER BY ST_YMin(geom), id LIMIT 1) m) x`, county).
+		Scan(&nLon, &nLat, &sLon, &sLat); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.Put(ctx, origin, []zoning.NewSite{{CountyID: county, Name: "Nord", Rooms: 50, Lon: nLon, Lat: nLat},
+		{CountyID: county, Name: "Süd", Rooms: 50, Lon: sLon, Lat: sLat}}); err != nil {
+		t.Fatal(err)
+	}
+	sum, _, err := ss.Overview(ctx, county)
+	if err != nil || sum.Residents != residents || sum.RoomsRequired != zoning.RoomsRequired(residents, 20) || sum.Rooms != 100 ||
+		sum.Shortfall != max(0, sum.RoomsRequired-100) {
+		t.Fatalf("overview %+v %v (residents %d)", sum, err, residents)
+	}
+	// Ten contacts in ten residential buildings spread over the county.
+	if _, err := s.Pool.Exec(ctx, `INSERT INTO cases (case_no, county_id, kind, report_date, residence_building_id)
+		SELECT 'VA1', $1, 'confirmed', '2022-11-21', min(id) FROM buildings WHERE county_id = $1`, county); err != nil {
+		t.Fatal(err)
+	}
+	var list []zoning.NewContact
+	rows, err := s.Pool.Query(ctx, `SELECT id FROM buildings WHERE county_id = $1 AND kind = 'residential' ORDER BY id`, county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, id)
+	}
+	rows.Close()
+	identified := time.Date(2022, 11, 21, 23, 0, 0, 0, zoning.ChinaTime())
+	for i := 0; i < 10; i++ {
+		b := all[i*len(all)/10]
+		list = append(list, zoning.NewContact{ContactNo: fmt.Sprintf("VA-M%d", i), CountyID: county, Kind: zoning.ContactClose, CaseNo: "VA1",
+			IdentifiedAt: identified, Residence: zoning.Residence{BuildingID: &b}})
+	}
+	cs := postgis.Contacts{S: s, Now: func() time.Time { return identified.Add(time.Hour) }}
+	if _, err := cs.Create(ctx, origin, list); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ss.Assign(ctx, origin, county)
+	if err != nil || len(res.Assigned) != 10 || len(res.Waiting) != 0 {
+		t.Fatalf("assignment %+v %v", res, err)
+	}
+	var wrong int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM contacts c JOIN buildings b ON b.id = c.residence_building_id
+		WHERE c.county_id = $1 AND c.site_id <> (SELECT q.id FROM quarantine_sites q WHERE q.county_id = $1
+			ORDER BY ST_Distance(q.geom::geography, ST_PointOnSurface(b.geom)::geography), q.id LIMIT 1)`, county).Scan(&wrong); err != nil {
+		t.Fatal(err)
+	}
+	if wrong != 0 {
+		t.Fatalf("%d contacts are not in the site PostGIS finds nearest", wrong)
 	}
 }
