@@ -28,8 +28,8 @@ func TestRoomsRequired(t *testing.T) {
 // nearest is full the next nearest takes them; when none can, they wait.
 func TestAssignSites(t *testing.T) {
 	sites := []zoning.Site{
-		{ID: 1, Lon: 9.52, Lat: 47.14, Rooms: 1, Free: 1, Active: true},  // near
-		{ID: 2, Lon: 9.60, Lat: 47.20, Rooms: 5, Free: 1, Active: true},  // farther
+		{ID: 1, Lon: 9.52, Lat: 47.14, Rooms: 1, Free: 1, Active: true},   // near
+		{ID: 2, Lon: 9.60, Lat: 47.20, Rooms: 5, Free: 1, Active: true},   // farther
 		{ID: 3, Lon: 9.521, Lat: 47.14, Rooms: 9, Free: 9, Active: false}, // nearest, closed
 	}
 	got, waiting := zoning.AssignSites([]zoning.AssignInput{{ContactID: 10, Lon: 9.5205, Lat: 47.14}, {ContactID: 11, Lon: 9.52, Lat: 47.14},
