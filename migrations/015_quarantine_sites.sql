@@ -30,3 +30,7 @@ ALTER TABLE contacts ADD COLUMN site_manual boolean NOT NULL DEFAULT false;
 ALTER TABLE contacts ADD COLUMN site_assigned_at timestamptz;
 ALTER TABLE contacts ADD CHECK ((site_id IS NULL) = (site_assigned_at IS NULL));
 CREATE INDEX contacts_site ON contacts (site_id);
+
+-- Rooms one quarantine-site worker looks after (zoning.DefaultRoomsPerStaff).
+ALTER TABLE rule_sets ADD COLUMN quarantine_rooms_per_staff int NOT NULL DEFAULT 10
+    CHECK (quarantine_rooms_per_staff BETWEEN 1 AND 1000);

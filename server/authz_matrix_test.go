@@ -151,6 +151,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"PATCH /api/v1/quarantine-sites/:id":   {needExpert, nil},
 		"POST /api/v1/quarantine-sites/assign": {needExpert, nil},
 		"PUT /api/v1/contacts/:id/site":        {needExpert, nil},
+		"GET /api/v1/zones/:id/quarantine":     {needExpert, []probe{p("/api/v1/zones/%d/quarantine", zone)}},
+		"GET /api/v1/proposals/:id/quarantine": {needExpert, nil},
 
 		"POST /api/v1/notices":                           {needPublisher, nil},
 		"GET /api/v1/notices/pending":                    {needPublisher, []probe{p("/api/v1/notices/pending?county=%d", county)}},

@@ -22,6 +22,24 @@ func (s *Server) siteRoutes() {
 	g.PATCH("/quarantine-sites/:id", s.editSite)
 	g.POST("/quarantine-sites/assign", s.assignSites)
 	g.PUT("/contacts/:id/site", s.placeContact)
+	g.GET("/zones/:id/quarantine", s.quarantineNeed("zone"))
+	g.GET("/proposals/:id/quarantine", s.quarantineNeed("proposal"))
+}
+
+// quarantineNeed answers what a zone or proposal asks of the sites.
+func (s *Server) quarantineNeed(kind string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		q, err := s.sites().QuarantineNeed(c.Request().Context(), kind, id)
+		if err != nil {
+			return err
+		}
+		noStore(c)
+		return c.JSON(http.StatusOK, q)
+	}
 }
 
 func (s *Server) sites() postgis.Sites { return postgis.Sites{S: s.store} }

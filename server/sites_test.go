@@ -92,4 +92,6 @@ func TestQuarantineSitesAPI(t *testing.T) {
 	}
 	e.do(request{method: "PATCH", path: fmt.Sprintf("/api/v1/quarantine-sites/%d", ov.Sites[1].ID), cookie: epi.cookie, csrf: epi.csrf,
 		json: map[string]any{"rooms": 0, "reason": "closed for cleaning"}}).expectError(t, http.StatusConflict, "move contacts first", "shrink below the load")
+	e.do(request{method: "GET", path: "/api/v1/zones/999/quarantine", cookie: epi.cookie}).expectError(t, http.StatusNotFound, "no zone", "an unknown zone")
+	e.do(request{method: "GET", path: "/api/v1/proposals/x/quarantine", cookie: epi.cookie}).expectError(t, http.StatusBadRequest, "id", "a bad id")
 }

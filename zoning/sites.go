@@ -229,3 +229,46 @@ func AssignSites(contacts []AssignInput, sites []Site) (assigned []Assignment, w
 	}
 	return assigned, waiting
 }
+
+// DefaultRoomsPerStaff is how many quarantine rooms one worker looks after
+// when a rule set says nothing else: the same one-in-ten ratio the zones'
+// staff rule uses, to be set per rule set.
+const DefaultRoomsPerStaff = 10
+
+// QuarantineNeed is what a proposal or zone asks of the quarantine sites:
+// its residents and the staff it needs (≥ 1/10), the contacts registered
+// for its cases, the rooms the ones still without a site need and the
+// staff those rooms need, beside the nearest sites with free rooms.
+type QuarantineNeed struct {
+	Residents      int          `json:"residents"`
+	StaffRequired  int          `json:"staff_required"`
+	Cases          int          `json:"cases"`
+	Contacts       int          `json:"contacts"`
+	Placed         int          `json:"placed"`
+	RoomsNeeded    int          `json:"rooms_needed"`
+	SiteStaffNeed  int          `json:"site_staff_needed"`
+	RoomsPerStaff  int          `json:"rooms_per_staff"`
+	Sites          []SiteOption `json:"sites"`
+	FreeNearby     int          `json:"free_rooms_nearby"`
+	RoomsShortfall int          `json:"rooms_shortfall"`
+}
+
+// SiteOption is a site that can take contacts, and how far it is.
+type SiteOption struct {
+	Site
+	DistanceM float64 `json:"distance_m"`
+}
+
+// Complete fills the derived figures from the counts and the sites.
+func (q *QuarantineNeed) Complete() {
+	q.RoomsNeeded = max(0, q.Contacts-q.Placed)
+	if q.RoomsPerStaff <= 0 {
+		q.RoomsPerStaff = DefaultRoomsPerStaff
+	}
+	q.SiteStaffNeed = (q.RoomsNeeded + q.RoomsPerStaff - 1) / q.RoomsPerStaff
+	q.FreeNearby = 0
+	for _, s := range q.Sites {
+		q.FreeNearby += s.Free
+	}
+	q.RoomsShortfall = max(0, q.RoomsNeeded-q.FreeNearby)
+}
