@@ -22,6 +22,22 @@ func (s *Server) contactRoutes() {
 	g.POST("", s.createContacts)
 	g.GET("/:id", s.getContact)
 	g.POST("/:id/steps", s.recordContactStep)
+	g.GET("/overdue-count", s.overdueCount)
+	s.onStart(newAlertWorker(s).run)
+}
+
+// overdueCount is the app's badge: overdue closed-loop steps not yet done.
+func (s *Server) overdueCount(c echo.Context) error {
+	county, err := queryInt(c, "county", 0)
+	if err != nil {
+		return err
+	}
+	n, err := s.contacts().OverdueCount(c.Request().Context(), county)
+	if err != nil {
+		return err
+	}
+	noStore(c)
+	return c.JSON(http.StatusOK, map[string]any{"county_id": county, "overdue": n})
 }
 
 func (s *Server) contacts() postgis.Contacts { return postgis.Contacts{S: s.store, Now: s.cfg.Now} }

@@ -70,6 +70,8 @@ type Config struct {
 	// a listen address of its own, with a lighter HTTP stack
 	// (fast_listener.go); Addr keeps serving them too.
 	FastAddr string
+	// Alerts configures the alerts of overdue closed-loop steps (alerts.go).
+	Alerts AlertConfig
 	// Now is the clock of the zoning handlers (cases, zones, screenings,
 	// lifting, proposals): the day of each is taken from it in the county's
 	// calendar. nil means time.Now; tests set it.
@@ -229,6 +231,9 @@ func CheckConfig(cfg Config) error {
 	}
 	out, err := parseOutbound(cfg.Outbound)
 	if err != nil {
+		return err
+	}
+	if err := checkAlertConfig(cfg.Alerts, out); err != nil {
 		return err
 	}
 	if b := cfg.Tiles.BaseStyleURL; b != "" {

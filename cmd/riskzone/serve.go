@@ -80,6 +80,10 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 	f.DurationVar(&cfg.Public.Webhooks.Timeout, "webhook-timeout", 0, "time one webhook attempt may take (default 10s)")
 	f.DurationVar(&cfg.Public.Webhooks.Poll, "webhook-poll", 0, "longest wait between looks at the webhook outbox (default 5s)")
 	f.BoolVar(&cfg.Public.Webhooks.Disabled, "no-webhooks", false, "do not deliver webhooks from this replica")
+	f.StringVar(&cfg.Alerts.URL, "alert-webhook-url", os.Getenv("RISKZONE_ALERT_WEBHOOK_URL"), "the command centre's webhook for overdue closed-loop steps of contacts (env RISKZONE_ALERT_WEBHOOK_URL; empty: alerts show in the app only)")
+	f.StringVar(&cfg.Alerts.Secret, "alert-webhook-secret", os.Getenv("RISKZONE_ALERT_WEBHOOK_SECRET"), "HMAC secret signing the alert deliveries, at least 16 bytes (env RISKZONE_ALERT_WEBHOOK_SECRET)")
+	f.DurationVar(&cfg.Alerts.Poll, "alert-poll", time.Minute, "wait between looks for overdue closed-loop steps")
+	f.BoolVar(&cfg.Alerts.Disabled, "no-alerts", false, "do not raise or deliver closed-loop alerts from this replica")
 	// Limits and timeouts (docs/operations.md, "Limits").
 	f.Float64Var(&limitFlags.publicRate, "rate-limit", envFloat("RISKZONE_RATE_LIMIT", 50), "requests per second one client address may make, sustained; 0 turns the limit off (env RISKZONE_RATE_LIMIT)")
 	f.IntVar(&limitFlags.publicBurst, "rate-burst", 200, "requests one client address may make at once")
