@@ -214,7 +214,7 @@ func TestDegradedMode(t *testing.T) {
 	}
 	// A change announced now reaches the tiles through the listener.
 	old := tileJSONVersion(t, e, "zones")
-	if _, err := store.Pool.Exec(ctx, `UPDATE layer_versions SET version = version + 1 WHERE layer = 'zones'; NOTIFY riskzone_layers`); err != nil {
+	if _, err := store.Pool.Exec(ctx, `UPDATE layer_versions SET version = version + 1 WHERE layer = 'zones'; NOTIFY `+postgis.LayersChannel); err != nil {
 		t.Fatal(err)
 	}
 	deadline = time.Now().Add(2 * time.Second)

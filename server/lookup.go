@@ -68,7 +68,7 @@ func (p *publicSite) runIndex(ctx context.Context) {
 		p.s.log.Warn("lookup index", "err", err)
 	}
 	wake := make(chan struct{}, 1)
-	go listen(ctx, p.s, "riskzone_layers", wake)
+	go listen(ctx, p.s, postgis.LayersChannel, wake)
 	p.pages.live.Store(true)
 	defer p.pages.live.Store(false)
 	tick := time.NewTicker(p.cfg.LookupPoll)

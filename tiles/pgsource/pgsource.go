@@ -20,13 +20,11 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 
 	"github.com/riskzone/riskzone/tiles"
+	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
 //go:embed sql/*.sql
 var sqlFS embed.FS
-
-// Channel is the NOTIFY channel every writer announces layer changes on.
-const Channel = "riskzone_layers"
 
 // ListenerName is the application_name of the watcher's connection, as
 // pg_stat_activity shows it.
@@ -267,7 +265,7 @@ func (s *Source) Extent(ctx context.Context) (orb.Bound, bool, error) {
 	return orb.Bound{Min: orb.Point{*x0, *y0}, Max: orb.Point{*x1, *y1}}, true, nil
 }
 
-// Watch listens on Channel with a connection of its own until ctx ends. On
+// Watch listens on postgis.LayersChannel with a connection of its own until ctx ends. On
 // every (re)connection and after every notification it reads all layer
 // versions (on the same connection) and hands them to changed; when the
 // connection fails it calls lost and reconnects after a backoff that grows
@@ -303,7 +301,7 @@ func (s *Source) watchOnce(ctx context.Context, changed func(map[string]int64), 
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+postgis.LayersChannel); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	v, err := readVersions(ctx, conn, s.sql.versions)
