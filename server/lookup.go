@@ -8,8 +8,8 @@ import (
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
-// The public lookup (SPEC §5, §7) is answered from the in-memory index of
-// server/lookup, never from the database on the hot path. The index is
+// The public lookup is answered from the in-memory index of server/lookup,
+// never from the database on the hot path. The index is
 // loaded from the store (lookup_store.go) and rebuilt whole when the zones
 // layer version moves: on NOTIFY riskzone_layers, and by polling
 // layer_versions every PublicConfig.LookupPoll as a fallback (a replica

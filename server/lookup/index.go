@@ -1,6 +1,6 @@
-// Package lookup is the public lookup's in-memory index (SPEC §5 "is this
-// address/point in a zone?", §7 "lookup endpoints must stay fast under
-// load") and its address query parser: pure logic, no HTTP and no SQL.
+// Package lookup is the public lookup's in-memory index ("is this address
+// or point in a zone?", answered fast under the load of a whole city) and
+// its address query parser: pure logic, no HTTP and no SQL.
 // server loads it from the store (server/lookup_store.go) and answers
 // the routes and the fast listener from it; its tests need no database.
 //
