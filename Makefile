@@ -125,7 +125,7 @@ FUZZ_SMOKE ?= 3s
 # FUZZ_TARGETS: package:target pairs, every fuzz target of the repository
 # (TestMakefileListsEveryFuzzTarget in server keeps it complete).
 FUZZ_TARGETS := ./server:FuzzGeometryJSON ./server:FuzzZoneEditPayload ./server:FuzzTilePath ./server:FuzzAddressSearch \
-  ./server:FuzzCAPAtomText ./server:FuzzOGCParams ./server:FuzzRuleSetAssignment ./server:FuzzAddressSearchNames \
+  ./server:FuzzCAPAtomText ./server:FuzzOGCParams ./server:FuzzRuleSetAssignment ./server/lookup:FuzzAddressSearchNames \
   ./server:FuzzProposalBodies ./server:FuzzZoneEditBodies ./server:FuzzNoticeBodies ./server:FuzzCaseBodies ./server:FuzzAdminBodies \
   ./geo/osm:FuzzRead ./geo/geojson:FuzzReader \
   ./zoning:FuzzParseCasesCSV ./zoning:FuzzParseRule ./zoning:FuzzParseEnlargementBounds ./zoning:FuzzLoadTimeZone \

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/riskzone/riskzone/server/lookup"
 	"github.com/riskzone/riskzone/tiles"
 	"github.com/riskzone/riskzone/tiles/pgsource"
 	"github.com/riskzone/riskzone/zoning"
@@ -126,19 +127,19 @@ func TestDegradedMode(t *testing.T) {
 		tl := tiles.TileOf(lon, lat, 15)
 		return fmt.Sprintf("/tiles/%s/%d/%d/%d.mvt", set, tl.Z, tl.X, tl.Y)
 	}
-	lookup := fmt.Sprintf("/api/v1/public/lookup?lon=%f&lat=%f", lon, lat)
+	lookupURL := fmt.Sprintf("/api/v1/public/lookup?lon=%f&lat=%f", lon, lat)
 	warm := map[string]response{}
-	for _, p := range []string{tilePath("public"), tilePath("zones"), lookup, "/tiles/public.json"} {
+	for _, p := range []string{tilePath("public"), tilePath("zones"), lookupURL, "/tiles/public.json"} {
 		res := e.do(request{method: "GET", path: p}).expect(t, http.StatusOK, "warm "+p)
 		if res.Header.Get(HeaderStale) != "" {
 			t.Fatalf("%s is marked stale while the database is up", p)
 		}
 		warm[p] = res
 	}
-	var before lookupAnswer
-	warm[lookup].decode(t, &before)
+	var before lookup.Answer
+	warm[lookupURL].decode(t, &before)
 	if !before.InZone {
-		t.Fatalf("the point of a public zone is not in a zone: %s", warm[lookup].body)
+		t.Fatalf("the point of a public zone is not in a zone: %s", warm[lookupURL].body)
 	}
 	e.do(login).expect(t, http.StatusOK, "login while up")
 
@@ -159,8 +160,8 @@ func TestDegradedMode(t *testing.T) {
 			t.Errorf("%s: ETag %s, want the cached %s", p, res.Header.Get("ETag"), w.Header.Get("ETag"))
 		}
 	}
-	var during lookupAnswer
-	e.do(request{method: "GET", path: lookup}).decode(t, &during)
+	var during lookup.Answer
+	e.do(request{method: "GET", path: lookupURL}).decode(t, &during)
 	if !during.InZone || during.IndexVersion != before.IndexVersion {
 		t.Errorf("lookup while down: %+v, want the answer from before", during)
 	}
@@ -213,7 +214,7 @@ func TestDegradedMode(t *testing.T) {
 	}
 	// A change announced now reaches the tiles through the listener.
 	old := tileJSONVersion(t, e, "zones")
-	if _, err := store.Pool.Exec(ctx, `UPDATE layer_versions SET version = version + 1 WHERE layer = 'zones'; NOTIFY riskzone_layers`); err != nil {
+	if _, err := store.Pool.Exec(ctx, `UPDATE layer_versions SET version = version + 1 WHERE layer = 'zones'; NOTIFY `+postgis.LayersChannel); err != nil {
 		t.Fatal(err)
 	}
 	deadline = time.Now().Add(2 * time.Second)

@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
+	"github.com/riskzone/riskzone/server/lookup"
 	"github.com/riskzone/riskzone/tiles"
 	"github.com/riskzone/riskzone/zoning"
 )
@@ -32,7 +33,7 @@ import (
 // address keeps serving both, with the same bytes.
 //
 // The answers are those of the routes. Lookups: the same parsing
-// (parseLookupQuery), index and JSON (encodeLookup). Tiles: the routes'
+// (lookup.ParseQuery), index and JSON (encodeLookup). Tiles: the routes'
 // fast path (cachedPublic: a public set, a valid ?v=, no credentials, no
 // revalidation, a cached tile) and its headers; every other tile request
 // (a miss, a restricted set, If-None-Match, bad input) goes to the routes
@@ -243,7 +244,7 @@ func (s *Server) answerFast(ctx *fasthttp.RequestCtx, tile warmTile) string {
 	}
 	now := time.Now()
 	args := ctx.QueryArgs()
-	lq, err := parseLookupQuery(func(name string) string { return string(args.Peek(name)) }, now)
+	lq, err := lookup.ParseQuery(func(name string) string { return string(args.Peek(name)) }, now)
 	if err != nil {
 		listenerError(ctx, http.StatusBadRequest, zoning.Message(err))
 		return lookupPath
@@ -270,7 +271,7 @@ func (s *Server) answerFast(ctx *fasthttp.RequestCtx, tile warmTile) string {
 	p.stats.fast.Add(1)
 	buf := lookupBuffer()
 	defer releaseLookupBuffer(buf)
-	if err := encodeLookup(buf, ix.answer(lq, now)); err != nil {
+	if err := encodeLookup(buf, ix.Answer(lq, now)); err != nil {
 		s.log.Error("internal error", "path", lookupPath, "listener", "fast", "err", err)
 		listenerError(ctx, http.StatusInternalServerError, "internal error")
 		return lookupPath

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/riskzone/riskzone/server/lookup/lookuptest"
 	"github.com/riskzone/riskzone/tiles"
 	"github.com/riskzone/riskzone/zoning/postgis"
 	"github.com/riskzone/riskzone/zoning/postgis/pgtest"
@@ -75,7 +76,7 @@ func fetchWith(t *testing.T, method, url string, hdr map[string]string) (*http.R
 // points inside and outside zones, history questions, HEAD and bad input.
 func TestFastListenerMatchesRoute(t *testing.T) {
 	srv := New(Config{}, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv.public.index.Store(syntheticIndex(256))
+	srv.public.index.Store(lookuptest.Grid(t, 256))
 	main := httptest.NewServer(srv.Handler())
 	t.Cleanup(main.Close)
 	fast := startFastListener(t, srv)
@@ -134,7 +135,7 @@ func TestFastListenerMatchesRoute(t *testing.T) {
 // request metrics under the lookup's route.
 func TestFastListenerRoutes(t *testing.T) {
 	srv := New(Config{}, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv.public.index.Store(syntheticIndex(16))
+	srv.public.index.Store(lookuptest.Grid(t, 16))
 	fast := startFastListener(t, srv)
 	for _, c := range []struct {
 		method, path string
@@ -177,7 +178,7 @@ func TestFastListenerRoutes(t *testing.T) {
 func TestFastListenerRateLimit(t *testing.T) {
 	cfg := Config{Limits: LimitConfig{PublicRate: 0.001, PublicBurst: 3}}
 	srv := New(cfg, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv.public.index.Store(syntheticIndex(16))
+	srv.public.index.Store(lookuptest.Grid(t, 16))
 	fast := startFastListener(t, srv)
 	get := func(xff string) *http.Response {
 		req, _ := http.NewRequest("GET", fast+lookupPath+"?lon=116.0004&lat=36.0004", nil)
@@ -253,7 +254,7 @@ func TestListenAndServeFastAddr(t *testing.T) {
 	laddr := ln.Addr().String()
 	ln.Close()
 	srv := New(Config{Addr: "127.0.0.1:0", FastAddr: laddr}, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv.public.index.Store(syntheticIndex(16))
+	srv.public.index.Store(lookuptest.Grid(t, 16))
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)

@@ -18,6 +18,8 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
+	"github.com/riskzone/riskzone/server/lookup"
+	"github.com/riskzone/riskzone/server/lookup/lookuptest"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis/pgtest"
 )
@@ -215,10 +217,10 @@ func FuzzTilePath(f *testing.F) {
 // is JSON.
 func FuzzAddressSearch(f *testing.F) {
 	srv, _ := fuzzEnv(f)
-	ix := syntheticIndex(64)
-	ix.current[0].addrs = []zoning.Address{{District: "临河区", Street: "建设街道", Compound: "城建花园小区", Number: "73",
+	zones := lookuptest.GridZones(64)
+	zones[0].Addresses = []zoning.Address{{District: "临河区", Street: "建设街道", Compound: "城建花园小区", Number: "73",
 		BuildingID: 7, UnitNumber: 2, Unit: "二单元"}}
-	ix.indexAddresses()
+	ix := lookuptest.Index(f, lookuptest.Static{Zones: zones})
 	for _, s := range []struct{ q, days string }{
 		{"城建花园小区73号楼二单元", ""}, {"临河区建设街道城建花园小区73号楼", "14"}, {"７３＃", "60"},
 		{"小区", "0"}, {"73", "61"}, {"城建花园小区73号楼九十九单元", ""}, {"区县市街道社区镇乡", ""},
@@ -228,7 +230,7 @@ func FuzzAddressSearch(f *testing.F) {
 	}
 	now := time.Date(2022, 11, 21, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, q, days string) {
-		a := ix.answer(lookupQuery{q: q}, now)
+		a := ix.Answer(lookup.Query{Q: q}, now)
 		if _, err := json.Marshal(a); err != nil {
 			t.Fatalf("answer of %q does not encode: %v", q, err)
 		}

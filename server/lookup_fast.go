@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/riskzone/riskzone/server/lookup"
 )
 
 // The public lookup is the endpoint a whole city calls when a notice goes
@@ -70,12 +72,12 @@ func (p *publicSite) fastLookup(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c) // the routed handler answers the 400, logged
 		}
 		p.stats.fast.Add(1)
-		return writeLookup(c, ix.answer(lq, now))
+		return writeLookup(c, ix.Answer(lq, now))
 	}
 }
 
 // writeLookup encodes a lookup answer as JSON with its caching headers.
-func writeLookup(c echo.Context, a lookupAnswer) error {
+func writeLookup(c echo.Context, a lookup.Answer) error {
 	buf := lookupBuffer()
 	defer releaseLookupBuffer(buf)
 	if err := encodeLookup(buf, a); err != nil {
@@ -95,7 +97,7 @@ func writeLookup(c echo.Context, a lookupAnswer) error {
 }
 
 // encodeLookup writes a lookup answer as one line of JSON.
-func encodeLookup(buf *bytes.Buffer, a lookupAnswer) error {
+func encodeLookup(buf *bytes.Buffer, a lookup.Answer) error {
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(a); err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/lookup"
 	"github.com/riskzone/riskzone/zoning/importer/realdata"
 )
 
@@ -44,7 +45,7 @@ func TestLookupByStreetAndNameOnRealImport(t *testing.T) {
 		{"Im Pardiel 61a", "Schaan Im Pardiel 61a号", "w3482", false},
 		{"Rathaus", "Schaan Landstrasse 19号（Rathaus）", "w1613", false},
 	} {
-		var a lookupAnswer
+		var a lookup.Answer
 		get("/api/v1/public/lookup?q="+url.QueryEscape(c.q)).decode(t, &a)
 		if len(a.Matches) != 1 {
 			t.Errorf("q=%q: %d matches, want 1: %+v", c.q, len(a.Matches), a.Matches)
@@ -65,7 +66,7 @@ func TestLookupByStreetAndNameOnRealImport(t *testing.T) {
 	}
 	// A name too short to be contained, and a number the street does not have.
 	for _, q := range []string{"Peter", "Im Pardiel 999"} {
-		var a lookupAnswer
+		var a lookup.Answer
 		get("/api/v1/public/lookup?q="+url.QueryEscape(q)).decode(t, &a)
 		if len(a.Matches) != 0 || a.InZone {
 			t.Errorf("q=%q: %+v, want no match", q, a.Matches)

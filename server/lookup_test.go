@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,63 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/lookup"
+	"github.com/riskzone/riskzone/server/lookup/lookuptest"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
 	"github.com/riskzone/riskzone/zoning/postgis/pgtest"
 )
-
-// The boundary rule and the ray cast, on a square with a hole, in both
-// windings.
-func TestPointInPolygon(t *testing.T) {
-	outer := ring{{0, 0}, {10, 0}, {10, 10}, {0, 10}, {0, 0}}
-	hole := ring{{4, 4}, {6, 4}, {6, 6}, {4, 6}, {4, 4}}
-	cases := []struct {
-		name string
-		pt   [2]float64
-		want bool
-	}{
-		{"inside", [2]float64{2, 2}, true},
-		{"outside", [2]float64{11, 5}, false},
-		{"outside left of the ray", [2]float64{-1, 5}, false},
-		{"on an edge", [2]float64{10, 5}, true},
-		{"on a vertex", [2]float64{0, 0}, true},
-		{"on the bottom edge", [2]float64{5, 0}, true},
-		{"in the hole", [2]float64{5, 5}, false},
-		{"on the hole's edge", [2]float64{4, 5}, true},
-		{"on the hole's vertex", [2]float64{6, 6}, true},
-		{"level with a vertex", [2]float64{-1, 10}, false},
-		{"just outside", [2]float64{10 + 1e-7, 5}, false},
-	}
-	for _, reversed := range []bool{false, true} {
-		o, h := slices.Clone(outer), slices.Clone(hole)
-		if reversed {
-			slices.Reverse(o)
-			slices.Reverse(h)
-		}
-		sh := shape{polys: []polygon{{o, h}}, bbox: [4]float64{0, 0, 10, 10}}
-		for _, c := range cases {
-			if got := sh.contains(c.pt); got != c.want {
-				t.Errorf("%s (reversed %v): contains(%v) = %v, want %v", c.name, reversed, c.pt, got, c.want)
-			}
-		}
-	}
-}
-
-func TestParseAddress(t *testing.T) {
-	for q, want := range map[string]parsedAddress{
-		"城建花园小区73号楼二单元":     {place: "城建花园小区", number: "73", unit: 2},
-		"临河区建设街道城建花园小区73号楼": {place: "临河区建设街道城建花园小区", number: "73"},
-		"城建花园小区 ７３ 栋 3单元":   {place: "城建花园小区", number: "73", unit: 3},
-		"城建花园小区":            {place: "城建花园小区"},
-	} {
-		if got := parseAddress(q); got != want {
-			t.Errorf("parseAddress(%q) = %+v, want %+v", q, got, want)
-		}
-	}
-	if c := placeCandidates("临河区建设街道城建花园小区"); !slices.Contains(c, "城建花园小区") {
-		t.Errorf("candidates %v", c)
-	}
-}
 
 // checkLookup: a point inside, outside and on the boundary of a public zone,
 // an address, the history and the changes — checked against PostGIS.
@@ -96,14 +44,14 @@ func checkLookup(t *testing.T, e *publicEnv, county int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	look := func(q string) lookupAnswer {
+	look := func(q string) lookup.Answer {
 		t.Helper()
-		var a lookupAnswer
+		var a lookup.Answer
 		e.get("/api/v1/public/lookup?"+q, http.StatusOK).decode(t, &a)
 		return a
 	}
-	has := func(a lookupAnswer, id int64) bool {
-		return slices.ContainsFunc(a.Zones, func(z lookupZone) bool { return z.ZoneID == id })
+	has := func(a lookup.Answer, id int64) bool {
+		return slices.ContainsFunc(a.Zones, func(z lookup.Zone) bool { return z.ZoneID == id })
 	}
 	for _, p := range []struct {
 		name     string
@@ -192,66 +140,13 @@ func checkLookup(t *testing.T, e *publicEnv, county int64) {
 	}
 }
 
-// syntheticIndex is an index of n square zones on a grid (fixed layout, no
-// randomness): the size Tile38 was measured with here is 102,400.
-func syntheticIndex(n int) *lookupIndex {
-	ix := &lookupIndex{byCompound: map[string]map[string][]addrHit{}}
-	side := int(math.Ceil(math.Sqrt(float64(n))))
-	for i := 0; i < n; i++ {
-		x, y := 116.0+float64(i%side)*0.001, 36.0+float64(i/side)*0.001
-		r := ring{{x, y}, {x + 0.0008, y}, {x + 0.0008, y + 0.0008}, {x, y + 0.0008}, {x, y}}
-		e := zoneEntry{zone: lookupZone{ZoneID: int64(i + 1), Version: 1, Name: fmt.Sprintf("Z%d", i+1), Level: "high"},
-			shape: shape{polys: []polygon{{r}}, bbox: [4]float64{x, y, x + 0.0008, y + 0.0008}}, active: true}
-		ix.current = append(ix.current, e)
-		ix.curTree.Insert([2]float64{x, y}, [2]float64{x + 0.0008, y + 0.0008}, int32(i))
-	}
-	return ix
-}
-
-// BenchmarkLookupIndex: point lookups in the in-memory index beside a naive
-// scan of every polygon (go test -run '^$' -bench LookupIndex ./server/).
-func BenchmarkLookupIndex(b *testing.B) {
-	for _, n := range []int{1000, 102400} {
-		ix := syntheticIndex(n)
-		b.ResetTimer()
-		side := int(math.Ceil(math.Sqrt(float64(n))))
-		pts := make([][2]float64, 1024)
-		for i := range pts {
-			k := (i * 7919) % n
-			pts[i] = [2]float64{116.0 + float64(k%side)*0.001 + 0.0004, 36.0 + float64(k/side)*0.001 + 0.0004}
-		}
-		b.Run(fmt.Sprintf("rtree/n=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				if len(ix.zonesAt(pts[i%len(pts)])) != 1 {
-					b.Fatal("miss")
-				}
-			}
-		})
-		b.Run(fmt.Sprintf("naive/n=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				hits := 0
-				for j := range ix.current {
-					if ix.current[j].shape.contains(pts[i%len(pts)]) {
-						hits++
-					}
-				}
-				if hits != 1 {
-					b.Fatal("miss")
-				}
-			}
-		})
-	}
-}
-
 // BenchmarkLookupHandler: one GET of the lookup without the network, on
 // 102,400 zones: "fast" is the public path (answered ahead of routing, see
 // lookup_fast.go), "routed" the same handler behind the whole echo stack.
 func BenchmarkLookupHandler(b *testing.B) {
 	srv := New(Config{}, pgtest.NewStore(b), slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	site := &publicSite{s: srv, cfg: DefaultPublicConfig()}
-	site.index.Store(syntheticIndex(102400))
+	site.index.Store(lookuptest.Grid(b, 102400))
 	srv.echo.GET("/bench/lookup", site.lookupAPI)
 	srv.echo.Pre(site.fastLookup)
 	for _, path := range []string{lookupPath, "/bench/lookup"} {
@@ -290,7 +185,7 @@ func TestLookupIndexFollowsPublication(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := fmt.Sprintf("/api/v1/public/lookup?lon=%.12g&lat=%.12g", lon, lat)
-	var a lookupAnswer
+	var a lookup.Answer
 	e.get(q, http.StatusOK).decode(t, &a)
 	if !a.InZone {
 		t.Fatalf("point of zone %d: %+v", zone, a)
@@ -321,7 +216,7 @@ func TestLookupIndexFollowsPublication(t *testing.T) {
 		t.Fatal(err)
 	}
 	for {
-		var b lookupAnswer
+		var b lookup.Answer
 		e.get(q, http.StatusOK).decode(t, &b)
 		if !b.InZone && b.IndexVersion > a.IndexVersion {
 			t.Logf("index rebuilt %s after the publication", time.Since(start).Round(time.Millisecond))
@@ -346,7 +241,7 @@ func TestLookupIndexFollowsPublication(t *testing.T) {
 func TestLookupFastPath(t *testing.T) {
 	srv := New(Config{}, pgtest.NewStore(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	site := &publicSite{s: srv, cfg: DefaultPublicConfig()}
-	site.index.Store(syntheticIndex(256))
+	site.index.Store(lookuptest.Grid(t, 256))
 	srv.echo.GET("/routed/lookup", site.lookupAPI)
 	srv.echo.Pre(site.fastLookup)
 	get := func(method, target string) *httptest.ResponseRecorder {
@@ -383,94 +278,5 @@ func TestLookupFastPath(t *testing.T) {
 	}
 	if site.stats.fast.Load() != before {
 		t.Fatal("the fast path answered bad input")
-	}
-}
-
-// BenchmarkFastAddress: answering an address query (parse, compound
-// resolution, the zone's address list) on synthetic zones of 60 addresses
-// each (go test -run '^$' -bench FastAddress ./server/).
-func BenchmarkFastAddress(b *testing.B) {
-	ix := addressIndex(400)
-	now := time.Now()
-	for _, q := range []string{addressCompound(17) + "13号楼2单元", "历下区" + addressCompound(399) + " 7号楼"} {
-		b.Run(q, func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				lq, err := addressQuery(q, now)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if a := ix.answer(lq, now); !a.InZone {
-					b.Fatalf("%s: not in a zone: %+v", q, a)
-				}
-			}
-		})
-	}
-}
-
-// addressIndex is syntheticIndex(n) with 60 addresses a zone: zone i holds
-// buildings 1-20 of compound 城建<i>花园小区, units 1-3 of each.
-func addressIndex(n int) *lookupIndex {
-	ix := syntheticIndex(n)
-	for i := range ix.current {
-		e := &ix.current[i]
-		for b := 1; b <= 20; b++ {
-			for u := 1; u <= 3; u++ {
-				e.addrs = append(e.addrs, zoning.Address{District: "历下区", Street: "文化路街道", Compound: addressCompound(i),
-					Number: strconv.Itoa(b), BuildingID: int64(i*100 + b), UnitNumber: u, Unit: fmt.Sprintf("%d单元", u)})
-			}
-		}
-	}
-	ix.indexAddresses()
-	return ix
-}
-
-func addressCompound(i int) string { return "城建" + string(rune(0x5000+i)) + "花园小区" }
-
-// addressQuery parses a lookup by address q, as the API would.
-func addressQuery(q string, now time.Time) (lookupQuery, error) {
-	return parseLookupQuery(func(k string) string {
-		if k == "q" {
-			return q
-		}
-		return ""
-	}, now)
-}
-
-// An address search names the building, or the unit when the query names
-// one, as the notices write it, with the zone and (for a building) the
-// units of it that are zoned.
-func TestFastAddressAnswer(t *testing.T) {
-	ix := addressIndex(16)
-	now := time.Now()
-	ask := func(q string) lookupAnswer {
-		lq, err := addressQuery(q, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ix.answer(lq, now)
-	}
-	want := func(unit int) string {
-		a := zoning.Address{District: "历下区", Street: "文化路街道", Compound: addressCompound(5), Number: "13", BuildingID: 513}
-		if unit != 0 {
-			a.UnitNumber, a.Unit = unit, fmt.Sprintf("%d单元", unit)
-		}
-		return zoning.FormatAddressesZh([]zoning.Address{a})
-	}
-	a := ask(addressCompound(5) + "13号楼2单元")
-	if !a.InZone || len(a.Matches) != 1 || a.Matches[0].Address != want(2) || a.Matches[0].BuildingID != 513 ||
-		len(a.Matches[0].Zones) != 1 || a.Matches[0].Zones[0].ZoneID != 6 {
-		t.Fatalf("unit query: %+v", a)
-	}
-	if !strings.Contains(want(2), "2单元") {
-		t.Fatalf("the unit is not in %q", want(2))
-	}
-	a = ask("历下区" + addressCompound(5) + " 13号楼")
-	if !a.InZone || len(a.Matches) != 1 || a.Matches[0].Address != want(0) ||
-		len(a.Matches[0].Zones) != 1 || strings.Join(a.Matches[0].Zones[0].Units, ",") != "1单元,2单元,3单元" {
-		t.Fatalf("building query: %+v", a)
-	}
-	if a = ask(addressCompound(5) + "13号楼7单元"); a.InZone {
-		t.Fatalf("a unit that is not in the zone: %+v", a)
 	}
 }

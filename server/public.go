@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/riskzone/riskzone/server/lookup"
 	"github.com/riskzone/riskzone/web"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
@@ -80,7 +81,7 @@ type publicSite struct {
 	tmpl *template.Template
 	// index is the lookup index in use; rebuilt by runIndex, built on first
 	// use when the background workers do not run.
-	index   atomic.Pointer[lookupIndex]
+	index   atomic.Pointer[lookup.Index]
 	buildMu sync.Mutex
 	stats   lookupStats
 	// pages caches the rendered public pages (pagecache.go).

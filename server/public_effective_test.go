@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb/encoding/mvt"
 
+	"github.com/riskzone/riskzone/server/lookup"
 	"github.com/riskzone/riskzone/tiles"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
@@ -72,7 +73,7 @@ func (e *publicEnv) look(t *testing.T, zone int64, lon, lat float64) publicSight
 	for _, a := range list.Areas {
 		s.list = s.list || a.ZoneID == zone
 	}
-	var a lookupAnswer
+	var a lookup.Answer
 	e.get(fmt.Sprintf("/api/v1/public/lookup?lon=%.12g&lat=%.12g", lon, lat), http.StatusOK).decode(t, &a)
 	for _, z := range a.Zones {
 		s.lookup = s.lookup || z.ZoneID == zone
@@ -203,7 +204,7 @@ func TestPublicHonoursEffectiveTime(t *testing.T) {
 func waitIndex(t *testing.T, e *publicEnv, v int64, lon, lat float64) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var a lookupAnswer
+		var a lookup.Answer
 		e.get(fmt.Sprintf("/api/v1/public/lookup?lon=%.12g&lat=%.12g", lon, lat), http.StatusOK).decode(t, &a)
 		if a.IndexVersion >= v {
 			return

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/lookup"
 	"github.com/riskzone/riskzone/tiles"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
@@ -58,11 +59,11 @@ func TestTwoReplicas(t *testing.T) {
 		FROM public_zone_versions WHERE status = 'active' ORDER BY zone_id LIMIT 1`).Scan(&zone, &lon, &lat); err != nil {
 		t.Fatal(err)
 	}
-	lookup := fmt.Sprintf("/api/v1/public/lookup?lon=%.12g&lat=%.12g", lon, lat)
+	lookupURL := fmt.Sprintf("/api/v1/public/lookup?lon=%.12g&lat=%.12g", lon, lat)
 	tl := tiles.TileOf(lon, lat, 16)
 	tile := fmt.Sprintf("/tiles/zones/%d/%d/%d.mvt", tl.Z, tl.X, tl.Y)
-	var before lookupAnswer
-	envB.do(request{method: "GET", path: lookup}).expect(t, http.StatusOK, "B lookup before").decode(t, &before)
+	var before lookup.Answer
+	envB.do(request{method: "GET", path: lookupURL}).expect(t, http.StatusOK, "B lookup before").decode(t, &before)
 	tileBefore := envB.do(request{method: "GET", path: tile}).expect(t, http.StatusOK, "B tile before")
 	if !before.InZone {
 		t.Fatalf("B: the point of zone %d is not in a zone: %+v", zone, before)
@@ -84,8 +85,8 @@ func TestTwoReplicas(t *testing.T) {
 			}
 		}
 		if lookupSeen == 0 {
-			var now lookupAnswer
-			envB.do(request{method: "GET", path: lookup}).expect(t, http.StatusOK, "B lookup").decode(t, &now)
+			var now lookup.Answer
+			envB.do(request{method: "GET", path: lookupURL}).expect(t, http.StatusOK, "B lookup").decode(t, &now)
 			if !now.InZone && now.IndexVersion > before.IndexVersion {
 				lookupSeen = time.Since(published)
 			}

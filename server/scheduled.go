@@ -178,7 +178,7 @@ const effectPoll = time.Minute
 // replicas, with NOTIFY riskzone_layers to all of them).
 func (sc *scheduler) runEffects(ctx context.Context) {
 	wake := make(chan struct{}, 1)
-	go listen(ctx, sc.s, "riskzone_layers", wake)
+	go listen(ctx, sc.s, postgis.LayersChannel, wake)
 	for {
 		wait := effectPoll
 		if !sc.s.health.Down() {

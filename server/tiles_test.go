@@ -20,6 +20,7 @@ import (
 	"github.com/riskzone/riskzone/tiles"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/demo"
+	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
 // tileEnv is a server on a small demo city with published zones and its
@@ -301,7 +302,7 @@ func TestTiles(t *testing.T) {
 			SELECT zone_id, 2, level, status, 'adjust', name,
 			       ST_Multi(ST_Difference(geom, ST_Buffer(ST_PointOnSurface(geom), 0.0004))), building_ids, population, staff_required, area_m2, rule_set_id, clock_start, now() + interval '1 second', 'hole', published_notice_id
 			FROM zone_versions WHERE zone_id = (SELECT min(zone_id) FROM zone_versions)`)
-		e.exec(`WITH u AS (UPDATE layer_versions SET version = version + 1 WHERE layer = 'zones' RETURNING 1) SELECT pg_notify('riskzone_layers', '[zones]') FROM u`)
+		e.exec(`WITH u AS (UPDATE layer_versions SET version = version + 1 WHERE layer = 'zones' RETURNING 1) SELECT pg_notify($1, '[zones]') FROM u`, postgis.LayersChannel)
 		var zoneID int64
 		var lon, lat float64
 		e.queryRow(`SELECT zone_id, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom))

@@ -73,7 +73,7 @@ func testVersionsAndReplicas(t *testing.T, e *tileEnv) {
 			SELECT zone_id, version + 1, level, 'lifted', 'lift', name, geom, building_ids, population, staff_required, area_m2, rule_set_id, clock_start, now() + interval '1 millisecond', 'lifted', published_notice_id
 			FROM zone_versions WHERE zone_id = $1 ORDER BY version DESC LIMIT 1`,
 		`UPDATE layer_versions SET version = version + 1, changed_at = now() WHERE layer IN ('zones', 'proposals') AND $1::bigint IS NOT NULL`,
-		`SELECT pg_notify('riskzone_layers', '[proposals zones]') WHERE $1::bigint IS NOT NULL`,
+		`SELECT pg_notify('` + postgis.LayersChannel + `', '[proposals zones]') WHERE $1::bigint IS NOT NULL`,
 	} {
 		if _, err := tx.Exec(context.Background(), sql, zoneID); err != nil {
 			t.Fatalf("%s: %v", sql, err)

@@ -20,25 +20,22 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 
 	"github.com/riskzone/riskzone/tiles"
+	"github.com/riskzone/riskzone/zoning/postgis"
+	"github.com/riskzone/riskzone/zoning/postgis/sqlfile"
 )
 
 //go:embed sql/*.sql
 var sqlFS embed.FS
 
-// Channel is the NOTIFY channel every writer announces layer changes on.
-const Channel = "riskzone_layers"
-
 // ListenerName is the application_name of the watcher's connection, as
 // pg_stat_activity shows it.
 const ListenerName = "riskzone tiles listener"
 
-func mustSQL(name string) string {
-	b, err := sqlFS.ReadFile("sql/" + name)
-	if err != nil {
-		panic("pgsource: missing embedded " + name) // a build mistake, caught by every test
-	}
-	return string(b)
-}
+var queries = sqlfile.Must("pgsource", sqlFS)
+
+// query returns the statement of sql/NAME.sql (a missing file panics: a
+// build mistake, caught by every test).
+func query(name string) string { return queries.Query(name) }
 
 // regionQuery is how one layer is read: the SQL and whether it takes the
 // lon/lat box as $1..$4.
@@ -75,17 +72,17 @@ func New(pool *pgxpool.Pool, opt Options, log *slog.Logger) *Source {
 		opt.MaxBackoff = 5 * time.Second
 	}
 	s := &Source{pool: pool, opt: opt, log: log, regions: map[string]regionQuery{
-		"buildings": {mustSQL("region_buildings.sql"), true},
-		"barriers":  {mustSQL("region_barriers.sql"), true},
-		"admin":     {mustSQL("region_admin.sql"), true},
-		"zones":     {mustSQL("region_zones.sql"), true},
-		"proposals": {mustSQL("region_proposals.sql"), true},
-		"cases":     {mustSQL("region_cases.sql"), true},
-		"spread":    {mustSQL("region_spread.sql"), false},
+		"buildings": {query("region_buildings"), true},
+		"barriers":  {query("region_barriers"), true},
+		"admin":     {query("region_admin"), true},
+		"zones":     {query("region_zones"), true},
+		"proposals": {query("region_proposals"), true},
+		"cases":     {query("region_cases"), true},
+		"spread":    {query("region_spread"), false},
 	}}
-	s.sql.versions = mustSQL("versions.sql")
-	s.sql.layerVersion = mustSQL("layer_version.sql")
-	s.sql.extent = mustSQL("extent.sql")
+	s.sql.versions = query("versions")
+	s.sql.layerVersion = query("layer_version")
+	s.sql.extent = query("extent")
 	return s
 }
 
@@ -267,7 +264,7 @@ func (s *Source) Extent(ctx context.Context) (orb.Bound, bool, error) {
 	return orb.Bound{Min: orb.Point{*x0, *y0}, Max: orb.Point{*x1, *y1}}, true, nil
 }
 
-// Watch listens on Channel with a connection of its own until ctx ends. On
+// Watch listens on postgis.LayersChannel with a connection of its own until ctx ends. On
 // every (re)connection and after every notification it reads all layer
 // versions (on the same connection) and hands them to changed; when the
 // connection fails it calls lost and reconnects after a backoff that grows
@@ -303,7 +300,7 @@ func (s *Source) watchOnce(ctx context.Context, changed func(map[string]int64), 
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+postgis.LayersChannel); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	v, err := readVersions(ctx, conn, s.sql.versions)

@@ -268,7 +268,7 @@ func TestWatchNotifyAndReconnect(t *testing.T) {
 	}
 	first := next("connect")
 	if _, err := store.Pool.Exec(ctx, `WITH u AS (UPDATE layer_versions SET version = version + 1 WHERE layer = 'zones' RETURNING 1)
-		SELECT pg_notify('riskzone_layers', '[zones]') FROM u`); err != nil {
+		SELECT pg_notify($1, '[zones]') FROM u`, postgis.LayersChannel); err != nil {
 		t.Fatal(err)
 	}
 	if v := next("notify"); v["zones"] != first["zones"]+1 {

@@ -190,7 +190,7 @@ func Load(ctx context.Context, store *postgis.Store, opt Options, progress Progr
 		return nil, fmt.Errorf("demo load: bump layer versions: %w", err)
 	}
 	slices.Sort(layers)
-	if _, err := tx.Exec(ctx, "SELECT pg_notify('riskzone_layers', $1)", fmt.Sprint(layers)); err != nil {
+	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", postgis.LayersChannel, fmt.Sprint(layers)); err != nil {
 		return nil, fmt.Errorf("demo load: notify layer change: %w", err)
 	}
 	sum := city.Summary()

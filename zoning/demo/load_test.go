@@ -400,7 +400,7 @@ func TestLoadIsAllOrNothingAndRefusesToOverwrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer listener.Release()
-	if _, err := listener.Exec(ctx, "LISTEN riskzone_layers"); err != nil {
+	if _, err := listener.Exec(ctx, "LISTEN "+postgis.LayersChannel); err != nil {
 		t.Fatal(err)
 	}
 	first := mustLoad(t, s, Options{Seed: 1, Buildings: 1000, Today: testToday})

@@ -63,19 +63,17 @@ import (
 	osmread "github.com/riskzone/riskzone/geo/osm"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
+	"github.com/riskzone/riskzone/zoning/postgis/sqlfile"
 )
 
 //go:embed sql/*.sql
 var sqlFiles embed.FS
 
-// query returns the embedded statement sql/NAME.sql.
-func query(name string) string {
-	b, err := sqlFiles.ReadFile("sql/" + name + ".sql")
-	if err != nil {
-		panic("importer: no embedded query " + name) // a typo in this package, caught by its tests
-	}
-	return string(b)
-}
+var queries = sqlfile.Must("importer", sqlFiles)
+
+// query returns the statement of sql/NAME.sql (a missing file panics: a
+// typo, caught by the tests of this package).
+func query(name string) string { return queries.Query(name) }
 
 // Kinds of import.
 const (

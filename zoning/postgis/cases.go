@@ -304,7 +304,7 @@ func bumpLayers(ctx context.Context, tx pgx.Tx, layers ...string) error {
 	if _, err := tx.Exec(ctx, `UPDATE layer_versions SET version = version + 1, changed_at = now() WHERE layer = ANY ($1)`, layers); err != nil {
 		return fmt.Errorf("bump layer versions: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_notify('riskzone_layers', $1)`, fmt.Sprint(layers)); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, LayersChannel, fmt.Sprint(layers)); err != nil {
 		return fmt.Errorf("notify layer change: %w", err)
 	}
 	return nil

@@ -81,10 +81,6 @@ func (n Notices) sender() string {
 	return DefaultCAPSender
 }
 
-// OutboxChannel is the NOTIFY channel a publication signals, so that
-// delivery workers start at once instead of at their next poll.
-const OutboxChannel = "riskzone_outbox"
-
 // Publish publishes the pending changes of a county (see Notices) and
 // returns the notices written, in order.
 func (n Notices) Publish(ctx context.Context, origin zoning.Origin, req zoning.PublishRequest) ([]zoning.Notice, error) {

@@ -14,20 +14,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/riskzone/riskzone/zoning"
+	"github.com/riskzone/riskzone/zoning/postgis/sqlfile"
 )
 
 //go:embed sql/*.sql
 var sqlFS embed.FS
 
-// query returns an embedded SQL file; a missing file is a programming error
-// caught by the tests of every caller.
-func query(name string) string {
-	b, err := sqlFS.ReadFile("sql/" + name + ".sql")
-	if err != nil {
-		panic(fmt.Sprintf("embedded SQL %s: %v", name, err))
-	}
-	return string(b)
-}
+var queries = sqlfile.Must("postgis", sqlFS)
+
+// query returns the statement of sql/NAME.sql (a missing file panics: a
+// typo, caught by the tests of every caller).
+func query(name string) string { return queries.Query(name) }
 
 // Proposals is the store side of the proposal engine; it implements
 // zoning.ProposalSource.

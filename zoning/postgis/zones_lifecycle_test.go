@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riskzone/riskzone/zoning"
+	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
 func TestZoneExtendedByNewCases(t *testing.T) {
@@ -315,7 +316,7 @@ func TestZoneWritesBumpLayersAndNotify(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN riskzone_layers"); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+postgis.LayersChannel); err != nil {
 		t.Fatal(err)
 	}
 	zones, proposals := layer("zones"), layer("proposals")

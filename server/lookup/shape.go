@@ -1,4 +1,4 @@
-package server
+package lookup
 
 import (
 	"fmt"
@@ -6,6 +6,18 @@ import (
 
 	"github.com/paulmach/orb"
 )
+
+// Point in polygon: the R-tree filters by bounding box, then a ray cast
+// decides. The boundary rule is explicit: a point on the boundary of a
+// zone (within boundaryEpsilon degrees of an edge, about 0.1 mm) is inside
+// it, also on the boundary of a hole (the zone includes its boundary).
+//
+// orb/planar's PolygonContains is not used: it counts a point on a hole's
+// boundary as outside the polygon (TestPointInPolygon's hole edge and
+// vertex cases fail with it), and it tests the boundary exactly, not
+// within boundaryEpsilon.
+
+const boundaryEpsilon = 1e-9
 
 // ring is a closed ring of [lon, lat] positions.
 type ring [][2]float64
@@ -78,6 +90,12 @@ func polygonContains(p polygon, pt [2]float64) bool {
 }
 
 type location int
+
+const (
+	outside location = iota
+	inside
+	onBoundary
+)
 
 // ringLocate locates pt against a ring (either winding): a crossing-number
 // ray cast to +x, with edges tested for the point on them first.
