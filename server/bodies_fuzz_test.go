@@ -198,6 +198,7 @@ func FuzzCaseBodies(f *testing.F) {
 		`{"contact_no":"M1","county_id":1,"kind":"close","case_no":"C1","identified_at":"2022-11-21T09:00:00+08:00","residence":{"building_id":2}}`,
 		`[{"contact_no":"S1","county_id":1,"kind":"secondary","via_contact_no":"M1","identified_at":"2022-11-21T09:00:00Z","residence":{"lon":117,"lat":36}}]`,
 		`{"county_id":1,"name":"城东酒店","rooms":80,"occupied":10,"staff":12,"lon":117,"lat":36}`, `{"rooms":5,"reason":"a floor closed"}`,
+		`{"name":"南门","kind":"gate","lon":117,"lat":36,"state":"open","staff":2}`, `{"state":"closed","reason":"night"}`,
 		`{"step":"contact","note":"phoned"}`, `{"step":"visit","done_at":"2022-11-21T09:00:00+08:00"}`, `{"step":"call"}`,
 	)
 	today := zoning.DateOf(fuzzNow, zoning.ChinaTime())
@@ -265,6 +266,11 @@ func FuzzCaseBodies(f *testing.F) {
 			if errors.Is(err, zoning.ErrConflict) {
 				return nil // too small for this site's load, valid as input
 			}
+			return err
+		})},
+		{"entrance", strict(func(e *zoning.NewEntrance) error { return e.Validate() })},
+		{"entrance edit", strict(func(x *zoning.EntranceEdit) error {
+			_, err := x.Apply(zoning.Entrance{State: zoning.EntranceOpen})
 			return err
 		})},
 		{"contact step", strict(func(r *zoning.StepRecord) error {

@@ -35,6 +35,7 @@ func (s *Server) expertRoutes() {
 	g.GET("/proposal-runs/:id", s.getProposalRun)
 	s.contactRoutes()
 	s.siteRoutes()
+	s.lockdownRoutes()
 }
 
 // getProposalRun answers a stored engine run as GeoJSON, with the restricted

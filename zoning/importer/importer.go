@@ -267,7 +267,7 @@ func (o Options) withDefaults() (Options, error) {
 // layers are the layers an import of these options loads, in merge order.
 func (o Options) layers() []string {
 	if o.Kind == KindOSM {
-		return []string{"admin", "compounds", "buildings", "barriers", "places"}
+		return []string{"admin", "compounds", "buildings", "barriers", "places", "entrances"}
 	}
 	return []string{o.Layer}
 }

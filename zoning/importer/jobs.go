@@ -245,7 +245,7 @@ func (r *run) finishJob(ctx context.Context, tx pgx.Tx, sum *Summary) error {
 
 // sortedLayers returns the layers of counts in a fixed order.
 func sortedLayers(m map[string]*LayerCounts) []LayerCounts {
-	order := []string{"admin", "compounds", "buildings", "units", "barriers", "places"}
+	order := []string{"admin", "compounds", "buildings", "units", "barriers", "places", "entrances"}
 	var out []LayerCounts
 	for _, l := range order {
 		if c, ok := m[l]; ok {

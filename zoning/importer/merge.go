@@ -579,5 +579,10 @@ func (m *merger) reassign(ctx context.Context, changed map[string]bool) error {
 			return err
 		}
 	}
+	if changed["compounds"] {
+		if _, err := m.exec(ctx, "reassign_entrances"); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -126,6 +126,9 @@ func (r *osmRules) classify(t posm.Type, id int64, tags posm.Tags) osmread.Shape
 		if _, ok := placeKind(tags, false); ok {
 			return osmread.Point
 		}
+		if _, ok := entranceKind(tags); ok {
+			return osmread.Point
+		}
 		return 0
 	case posm.TypeWay:
 		var s osmread.Shape
@@ -203,6 +206,9 @@ func (r *osmRules) rows(f *osmread.Feature) []stageRow {
 	if f.Type != posm.TypeNode && polygonal && isCompound(tags) {
 		out = append(out, stageRow{layer: "compounds", sourceID: sid, name: tags.Find("name"), geom: f.Geometry})
 	}
+	if kind, ok := entranceKind(tags); ok && f.Type == posm.TypeNode {
+		out = append(out, stageRow{layer: "entrances", sourceID: sid, kind: kind, name: tags.Find("name"), geom: f.Geometry})
+	}
 	if pk, ok := placeKind(tags, f.Type != posm.TypeNode); ok && (f.Type == posm.TypeNode || polygonal) {
 		enclosed, poor := enclosure(tags, pk, f.Type != posm.TypeNode)
 		out = append(out, stageRow{layer: "places", sourceID: sid, kind: pk.kind, name: tags.Find("name"),
@@ -218,6 +224,20 @@ func isBuilding(tags posm.Tags) bool {
 
 func isWater(tags posm.Tags) bool {
 	return tags.Find("natural") == "water" || tags.Find("landuse") == "reservoir"
+}
+
+// entranceKind classifies a node as a way in: a gate (barrier=gate and its
+// kin, where a wall or fence opens) or an entrance (entrance=*, except
+// "no"). The merge keeps those near a compound's outline (merge_entrances.sql).
+func entranceKind(tags posm.Tags) (string, bool) {
+	switch tags.Find("barrier") {
+	case "gate", "lift_gate", "swing_gate", "sliding_gate", "turnstile", "kissing_gate", "full-height_turnstile", "entrance":
+		return "gate", true
+	}
+	if e := tags.Find("entrance"); e != "" && e != "no" {
+		return "entrance", true
+	}
+	return "", false
 }
 
 func isCompound(tags posm.Tags) bool {

@@ -22,6 +22,7 @@ CROSS JOIN LATERAL (SELECT coalesce(ST_IsValid(r.raw), true) AS ok OFFSET 0) v
 CROSS JOIN LATERAL (SELECT CASE WHEN v.ok THEN r.raw ELSE ST_MakeValid(r.raw) END AS fixed OFFSET 0) f
 CROSS JOIN LATERAL (
     SELECT CASE WHEN s.layer = 'places' THEN 'point or polygon'
+                WHEN s.layer = 'entrances' THEN 'point'
                 WHEN s.layer = 'barriers' AND s.kind <> 'water' THEN 'line'
                 ELSE 'polygon' END AS want) d
 CROSS JOIN LATERAL (
@@ -29,6 +30,8 @@ CROSS JOIN LATERAL (
         WHEN f.fixed IS NULL THEN NULL
         WHEN s.layer = 'places' AND GeometryType(f.fixed) = 'POINT' THEN f.fixed
         WHEN s.layer = 'places' THEN ST_PointOnSurface(ST_CollectionExtract(f.fixed, 3))
+        WHEN s.layer = 'entrances' AND GeometryType(f.fixed) = 'POINT' THEN f.fixed
+        WHEN s.layer = 'entrances' THEN NULL
         WHEN s.layer = 'barriers' AND s.kind <> 'water' THEN ST_CollectionExtract(f.fixed, 2)
         ELSE ST_Multi(ST_CollectionExtract(f.fixed, 3))
     END AS g OFFSET 0) e
