@@ -186,3 +186,43 @@ export interface LiftBody { version?: number; reason: string; override?: boolean
 
 /** zoning.PublishRequest, the fields the app sends. */
 export interface PublishBody { county_id: number; reason?: string }
+
+/** zoning.ContactStep: a closed-loop step done. */
+export interface ContactStep { step: string; done_at: string; done_by: string; note?: string }
+/** zoning.DueStep: a step with its deadline. */
+export interface DueStep { step: string; due_at: string }
+/** zoning.Contact: a close or secondary contact with its closed loop (restricted). */
+export interface Contact {
+  id: number; contact_no: string; county_id: number; kind: 'close' | 'secondary'; case_id?: number; via_contact_id?: number;
+  identified_at: string; last_exposure_date?: string; residence_unit_id?: number; residence_building_id?: number;
+  residence_address?: string; residence_snap_m?: number; steps: ContactStep[]; site_id?: number; site_manual?: boolean;
+  status: string; overdue: DueStep[]; next?: DueStep;
+}
+/** zoning.Site: a quarantine site with its load. */
+export interface Site {
+  id: number; county_id: number; name: string; address?: string; rooms: number; occupied: number; staff: number;
+  lon: number; lat: number; active: boolean; updated_at: string; assigned: number; free: number;
+}
+/** zoning.CountyRooms: a county's rooms against the standard. */
+export interface CountyRooms {
+  county_id: number; residents: number; rooms_per_10k: number; rooms_required: number; rooms: number; free: number; staff: number; shortfall: number;
+}
+/** zoning.SiteOption: a site that can take contacts, and how far it is. */
+export interface SiteOption extends Site { distance_m: number }
+/** zoning.QuarantineNeed: what a zone asks of the quarantine sites. */
+export interface QuarantineNeed {
+  residents: number; staff_required: number; cases: number; contacts: number; placed: number; rooms_needed: number;
+  site_staff_needed: number; rooms_per_staff: number; sites: SiteOption[] | null; free_rooms_nearby: number; rooms_shortfall: number;
+}
+/** zoning.Entrance: a way into a compound. */
+export interface Entrance {
+  id: number; compound_id: number | null; name?: string; kind: string; source: string; source_id?: string;
+  lon: number; lat: number; state: 'open' | 'closed'; staff: number; updated_at: string;
+}
+/** zoning.CompoundLockdown. */
+export interface CompoundLockdown {
+  compound_id: number; name: string; buildings: number; residents: number; staff_required: number; entrances: Entrance[];
+  open: number; closed: number; entrance_staff: number; unmanned: number[]; problems: string[];
+}
+/** postgis.AssignResult. */
+export interface AssignAnswer { assigned: { contact_id: number; site_id: number; distance_m: number }[]; waiting: number[] }

@@ -6,6 +6,7 @@ import type {
   ApproveBody, Building, BarrierProps, County, Diff, FeatureCollection, GeometryEditBody, LiftBody, LiftingStatus, LineGeometry,
   LoginRequest, Me, MembersEditBody, Notice, NoticePreviewAnswer, Proposal, ProposalRecord, ProposeAnswer, ProposeBody, PublishBody,
   Run, ScreeningAnswer, StepAnswer, VersionsAnswer, Zone, ZoneCollection,
+  AssignAnswer, CompoundLockdown, Contact, CountyRooms, QuarantineNeed, Site,
 } from './api_types';
 import type { ScreeningBody } from './screening';
 import type { Areal } from './geom';
@@ -58,4 +59,23 @@ export const zones = {
 /** Publishing (server/public_pages.go). */
 export const notices = {
   publish: (body: PublishBody) => request<{ notices: Notice[] }>('POST', '/api/v1/notices', body),
+};
+
+/** Contacts and their closed loop (server/contacts.go). */
+export const contacts = {
+  overdue: (county: number) => request<{ contacts: Contact[] }>('GET', `/api/v1/contacts?county=${county}&overdue=true&limit=50`),
+  overdueCount: (county: number) => request<{ county_id: number; overdue: number }>('GET', `/api/v1/contacts/overdue-count?county=${county}`),
+  step: (id: number, step: string) => request<Contact>('POST', `/api/v1/contacts/${id}/steps`, { step }),
+};
+
+/** Quarantine sites, the rooms standard and placements (server/sites.go). */
+export const sites = {
+  overview: (county: number) => request<{ summary: CountyRooms; sites: Site[] }>('GET', `/api/v1/quarantine-sites?county=${county}`),
+  assign: (county: number) => request<AssignAnswer>('POST', '/api/v1/quarantine-sites/assign', { county_id: county }),
+  need: (zone: number) => request<QuarantineNeed>('GET', `/api/v1/zones/${zone}/quarantine`),
+};
+
+/** Compound lockdowns (server/lockdown.go). */
+export const lockdowns = {
+  ofZone: (zone: number) => request<{ zone_id: number; compounds: CompoundLockdown[] }>('GET', `/api/v1/zones/${zone}/compounds`),
 };

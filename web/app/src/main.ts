@@ -17,6 +17,7 @@ import { fetchProposals, fetchZones, selectProposal, selectZone, showProposals, 
 import { loadDrawGeometry, redo, save, setTool, snapAt, startEditor, theDraw, toggleBuilding, undo } from './editor';
 import { firstRenderMark } from './drawing';
 import { renderSide } from './side';
+import { refreshBadge } from './panel_loop';
 import { renderTop } from './topbar';
 import { loginForm } from './login';
 import { bindKeys } from './keys';
@@ -77,6 +78,8 @@ async function signedIn(me: Me) {
   }
   renderSide();
   firstRenderMark(theMap(), app);
+  // The overdue badge loads after the first render, never before it.
+  if (isExpert()) refreshBadge().then(renderSide).catch(() => {});
 }
 
 function switchLang() {

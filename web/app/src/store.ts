@@ -5,7 +5,10 @@
 import { History } from './history';
 import { defaultZoneFilter, type ZoneFilter } from './zonefilter';
 import type { Areal } from './geom';
-import type { ConflictBody, County, Diff, LiftingStatus, Me, Notice, NoticePreviewAnswer, Proposal, Zone, ZoneCollection, ZoneVersion } from './api_types';
+import type {
+  CompoundLockdown, ConflictBody, Contact, County, CountyRooms, Diff, LiftingStatus, Me, Notice, NoticePreviewAnswer, Proposal, QuarantineNeed,
+  Site, Zone, ZoneCollection, ZoneVersion,
+} from './api_types';
 
 /** What is being edited: a zone (version-checked) or a proposal (approve with edits). */
 export interface Target {
@@ -18,11 +21,16 @@ export interface Draft { add: number[]; remove: number[]; geom: Areal | null }
 /** A stale-version answer while saving, the reason typed, and the other version once fetched. */
 export interface Conflict extends ConflictBody { reason: string; theirs?: Zone }
 
-export type Tab = 'proposals' | 'zone' | 'history' | 'layers' | 'publish';
+export type Tab = 'proposals' | 'zone' | 'history' | 'loop' | 'layers' | 'publish';
 export type Tool = 'none' | 'buildings' | 'vertex' | 'draw' | 'hole';
 export type MsgKind = 'ok' | 'err' | 'warn';
 /** The engine's last run, shown in the current language: running, or its id and proposals. */
 export type RunInfo = null | 'running' | { run: number | string; n: number };
+/** The closed-loop panel: overdue contacts, the county's sites, and the selected zone's need and compounds. */
+export interface Loop {
+  overdue: number; contacts: Contact[]; summary: CountyRooms | null; sites: Site[];
+  need: QuarantineNeed | null; compounds: CompoundLockdown[]; zone: number;
+}
 /** The layer groups of the layers panel (layers.ts), each on or off. */
 export type LayerName = 'zones' | 'published' | 'proposals' | 'buildings' | 'roads' | 'water' | 'railways' | 'ridges' | 'walls' | 'admin' | 'spread' | 'cases';
 
@@ -51,6 +59,7 @@ export interface State {
   /** the zones drawn, by level and status (layers panel) */
   zoneFilter: ZoneFilter;
   layers: Record<LayerName, boolean>;
+  loop: Loop;
 }
 
 /** initialState is the state before sign-in. */
@@ -59,6 +68,7 @@ export function initialState(): State {
     me: null, counties: [], county: 0, tab: 'proposals', proposals: [], selProposal: null, zones: null, zone: null, lifting: null,
     versions: [], diff: null, target: null, tool: 'none', msg: null, conflict: null, preview: null, publishResult: null, asOf: '',
     runInfo: null, busy: false, zoneFilter: defaultZoneFilter(),
+    loop: { overdue: 0, contacts: [], summary: null, sites: [], need: null, compounds: [], zone: 0 },
     layers: { zones: true, published: false, proposals: true, buildings: true, roads: true, water: true, railways: true, ridges: true, walls: true, admin: true, spread: false, cases: false },
   };
 }
@@ -118,6 +128,9 @@ export function setPublished(list: Notice[]) { state.publishResult = list; state
 export function setLayer(name: LayerName, on: boolean) { state.layers = { ...state.layers, [name]: on }; }
 export function setZoneLevel(level: string, on: boolean) { state.zoneFilter = { ...state.zoneFilter, levels: { ...state.zoneFilter.levels, [level]: on } }; }
 export function setZoneStatus(status: string, on: boolean) { state.zoneFilter = { ...state.zoneFilter, statuses: { ...state.zoneFilter.statuses, [status]: on } }; }
+
+/** setLoop changes the closed-loop panel's data. */
+export function setLoop(patch: Partial<Loop>) { state.loop = { ...state.loop, ...patch }; }
 
 /** reset puts the state back as before sign-in (for tests). */
 export function reset() { Object.assign(state, initialState()); history.reset({ add: [], remove: [], geom: null }); }

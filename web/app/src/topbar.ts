@@ -7,6 +7,7 @@ import { $, esc, guard, isExpert, renderSide, role } from './ui';
 import { fitCounty, setData, theMap } from './mapview';
 import { loadProposals, loadZones } from './actions';
 import { searchCounty } from './search';
+import { refreshBadge } from './panel_loop';
 
 /** renderTop draws the top bar; switchLang is what its language button does. */
 export function renderTop(switchLang: () => void) {
@@ -22,7 +23,7 @@ export function renderTop(switchLang: () => void) {
   $<HTMLSelectElement>('#county').onchange = async (e) => {
     setCounty(Number((e.target as HTMLSelectElement).value));
     fitCounty();
-    if (isExpert()) await guard(async () => { await loadProposals(); await loadZones(); });
+    if (isExpert()) await guard(async () => { await loadProposals(); await loadZones(); await refreshBadge(); });
     renderSide();
   };
   $('#lang').onclick = switchLang;

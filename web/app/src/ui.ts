@@ -16,7 +16,7 @@ export const isPublisher = () => role() === 'publisher' || role() === 'admin';
 /** The side panel's tabs for the signed-in role. */
 export function tabs(): Tab[] {
   const out: Tab[] = [];
-  if (isExpert()) out.push('proposals', 'zone', 'history');
+  if (isExpert()) out.push('proposals', 'zone', 'history', 'loop');
   out.push('layers');
   if (isPublisher()) out.push('publish');
   return out;

@@ -1,0 +1,72 @@
+// The closed-loop panel (闭环): the county's contacts with a step past its
+// limit and the button for their next step, the county's quarantine rooms
+// against the standard, and for the selected zone the rooms its contacts
+// need and the compounds to lock down with their entrances.
+import { t } from './i18n';
+import * as api from './client';
+import { S, setLoop } from './store';
+import { esc, fmt, guard, renderSide, say, type Binder, type Panel } from './ui';
+import type { Contact } from './api_types';
+
+/** loadLoop reads what the panel shows; refreshBadge only the overdue count. */
+export async function loadLoop() {
+  const county = S.county;
+  const [over, count, sites] = await Promise.all([api.contacts.overdue(county), api.contacts.overdueCount(county), api.sites.overview(county)]);
+  let need = null, compounds: typeof S.loop.compounds = [];
+  const zone = S.zone?.id ?? 0;
+  if (zone) {
+    const [n, c] = await Promise.all([api.sites.need(zone), api.lockdowns.ofZone(zone)]);
+    need = n;
+    compounds = c.compounds;
+  }
+  setLoop({ contacts: over.contacts, overdue: count.overdue, summary: sites.summary, sites: sites.sites, need, compounds, zone });
+  renderSide();
+}
+export async function refreshBadge() {
+  setLoop({ overdue: (await api.contacts.overdueCount(S.county)).overdue });
+}
+
+const when = (iso: string) => new Date(iso).toLocaleString();
+
+function contactRow(c: Contact): string {
+  const late = c.overdue.map((d) => `${esc(t('step.' + d.step))} (${esc(when(d.due_at))})`).join(', ');
+  const next = c.next ? `<button data-step="${esc(c.next.step)}" data-contact="${c.id}">${esc(t('recordStep', { step: t('step.' + c.next.step) }))}</button>` : '';
+  return `<li data-testid="overdue-contact" data-contact-no="${esc(c.contact_no)}"><b>${esc(c.contact_no)}</b> · ${esc(t('contact.' + c.kind))} · ${esc(t('step.' + c.status))}<br>
+    <span class="warn">${esc(t('overdueSteps'))}: ${late}</span> ${next}</li>`;
+}
+
+function render(): string {
+  const L = S.loop;
+  const s = L.summary;
+  const rooms = s ? `<dl class="nums" data-testid="rooms"><dt>${esc(t('residents'))}</dt><dd>${fmt(s.residents)}</dd>
+    <dt>${esc(t('roomsRequired', { n: s.rooms_per_10k }))}</dt><dd>${fmt(s.rooms_required)}</dd>
+    <dt>${esc(t('rooms'))}</dt><dd>${fmt(s.rooms)} (${esc(t('free'))} ${fmt(s.free)})</dd>
+    <dt>${esc(t('shortfall'))}</dt><dd data-testid="shortfall" class="${s.shortfall > 0 ? 'warn' : ''}">${fmt(s.shortfall)}</dd></dl>
+    <button id="assign">${esc(t('assignSites'))}</button>` : '';
+  const n = L.need;
+  const need = n && L.zone === S.zone?.id ? `<h3>${esc(t('zoneNeed'))}: ${esc(S.zone?.current.name ?? '')}</h3>
+    <dl class="nums" data-testid="zone-need"><dt>${esc(t('population'))}</dt><dd>${fmt(n.residents)}</dd><dt>${esc(t('staff'))}</dt><dd>${fmt(n.staff_required)}</dd>
+    <dt>${esc(t('contacts'))}</dt><dd>${fmt(n.contacts)}</dd><dt>${esc(t('roomsNeeded'))}</dt><dd>${fmt(n.rooms_needed)}</dd>
+    <dt>${esc(t('siteStaff'))}</dt><dd>${fmt(n.site_staff_needed)}</dd><dt>${esc(t('shortfall'))}</dt><dd>${fmt(n.rooms_shortfall)}</dd></dl>
+    <ul>${(n.sites ?? []).map((o) => `<li>${esc(o.name)} · ${esc(t('free'))} ${fmt(o.free)} · ${fmt(Math.round(o.distance_m))} m</li>`).join('')}</ul>
+    <h3>${esc(t('compounds'))}</h3><ul data-testid="compounds">${L.compounds.map((c) => `<li><b>${esc(c.name)}</b> · ${esc(t('entrancesOpen', { open: c.open, closed: c.closed }))}
+      · ${esc(t('staff'))} ${fmt(c.entrance_staff)}/${fmt(c.staff_required)}${c.problems.map((p) => `<br><span class="warn">${esc(p)}</span>`).join('')}</li>`).join('')}</ul>` : '';
+  return `<h2>${esc(t('tab.loop'))}</h2>
+    <h3>${esc(t('overdueContacts'))}</h3>${L.contacts.length ? `<ul class="versions">${L.contacts.map(contactRow).join('')}</ul>` : `<p class="muted">${esc(t('noOverdue'))}</p>`}
+    <h3>${esc(t('quarantineRooms'))}</h3>${rooms}${need}`;
+}
+
+function bind(b: Binder) {
+  b.on('[data-step]', (el) => guard(async () => {
+    const c = await api.contacts.step(Number(el.dataset.contact), el.dataset.step ?? '');
+    say('ok', t('stepRecorded', { no: c.contact_no, step: t('step.' + (el.dataset.step ?? '')) }));
+    await loadLoop();
+  }));
+  b.on('#assign', () => guard(async () => {
+    const r = await api.sites.assign(S.county);
+    say(r.waiting.length ? 'warn' : 'ok', t('assigned', { n: r.assigned.length, w: r.waiting.length }));
+    await loadLoop();
+  }));
+}
+
+export const loopPanel: Panel = { render, bind };
