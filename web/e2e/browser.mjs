@@ -6,10 +6,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// chromiumArgs: headless with software WebGL, nothing fetched by the
+// browser itself (the stories fail on a request to another origin).
+export const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--enable-unsafe-swiftshader', '--use-angle=swiftshader'];
+
 // canvasPixels runs in the page (installed as window.rzCanvasPixels): every
 // 7th pixel of a copy of the canvas, the distinct colours and how many are
 // reddish (the zone fills). A WebGL canvas must be read inside a render.
-function canvasPixels(src) {
+export function canvasPixels(src) {
   const c = document.createElement('canvas');
   c.width = src.width;
   c.height = src.height;
@@ -35,9 +41,7 @@ export async function launch(viewport) {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     viewport,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--enable-unsafe-swiftshader', '--use-angle=swiftshader'],
+    args: chromiumArgs,
   });
   await browser.addInitScript({ content: `window.rzCanvasPixels = ${canvasPixels.toString()};` });
   return { browser, profile };
