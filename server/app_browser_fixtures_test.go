@@ -1,13 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -25,14 +29,19 @@ import (
 
 // storyFixtures is the database fixture of the browser stories
 // (web/e2e/fixtures.mjs): every story asks it for a server of its own,
-// `riskzone serve` on a fresh copy of one seeded database, so no story sees
-// what another one did. The seeded database is the template; it must have
-// no open connection.
+// `riskzone serve` on a fresh copy of a seeded database, so no story sees
+// what another one did. The states it copies: "demo", the seeded database
+// (it must have no open connection), and "run", the demo after the user
+// expert ran the proposal engine once through the API (made at the first
+// story that asks for it: most stories decide on or edit what a run
+// proposed, and one run per story would cost each a few seconds).
 type storyFixtures struct {
-	t        *testing.T
-	bin      string // riskzone, built as it ships
-	admin    string // URL of the maintenance database of the test server
-	template string // name of the seeded database
+	t     *testing.T
+	bin   string // riskzone, built as it ships
+	admin string // URL of the maintenance database of the test server
+
+	tmu    sync.Mutex
+	states map[string]string // database state → name of its database
 
 	mu   sync.Mutex
 	live map[string]*storyServer // by base URL
@@ -45,13 +54,14 @@ type storyServer struct {
 }
 
 // newStoryFixtures builds the binary and serves the fixture endpoint on
-// loopback until the test ends: POST /stories {"story": title} answers
-// {"base": URL} of a new server on a new copy of template; DELETE
+// loopback until the test ends: POST /stories {"story": title, "state":
+// "demo" or "run"} answers {"base": URL} of a new server on a new copy of
+// that state (template is the demo); DELETE
 // /stories?base=URL[&failed=1] ends it, drops its database and, for a
 // failed story, logs the server's output.
 func newStoryFixtures(t *testing.T, template string) *httptest.Server {
 	t.Helper()
-	f := &storyFixtures{t: t, bin: buildServe(t), admin: pgtest.ServerURL(t), template: template, live: map[string]*storyServer{}}
+	f := &storyFixtures{t: t, bin: buildServe(t), admin: pgtest.ServerURL(t), states: map[string]string{"demo": template}, live: map[string]*storyServer{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /stories", f.create)
 	mux.HandleFunc("DELETE /stories", f.remove)
@@ -65,6 +75,9 @@ func newStoryFixtures(t *testing.T, template string) *httptest.Server {
 			f.drop(s.db)
 			delete(f.live, base)
 		}
+		if db, ok := f.states["run"]; ok {
+			f.drop(db)
+		}
 	})
 	return ts
 }
@@ -72,15 +85,21 @@ func newStoryFixtures(t *testing.T, template string) *httptest.Server {
 func (f *storyFixtures) create(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Story string `json:"story"`
+		State string `json:"state"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Story == "" {
-		http.Error(w, `want {"story": "its title"}`, http.StatusBadRequest)
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Story == "" || (in.State != "demo" && in.State != "run") {
+		http.Error(w, `want {"story": "its title", "state": "demo" or "run"}`, http.StatusBadRequest)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
 	defer cancel()
 	t0 := time.Now()
-	db, dsn, err := f.clone(ctx)
+	from, err := f.state(ctx, in.State)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("database state %s for %q: %v", in.State, in.Story, err), http.StatusInternalServerError)
+		return
+	}
+	db, dsn, err := f.clone(ctx, from)
 	if err != nil {
 		http.Error(w, fmt.Sprintf("database for %q: %v", in.Story, err), http.StatusInternalServerError)
 		return
@@ -118,8 +137,87 @@ func (f *storyFixtures) remove(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// clone creates a database from the template and returns its name and URL.
-func (f *storyFixtures) clone(ctx context.Context) (string, string, error) {
+// state answers the database of a state, making "run" the first time.
+func (f *storyFixtures) state(ctx context.Context, state string) (string, error) {
+	f.tmu.Lock()
+	defer f.tmu.Unlock()
+	if db, ok := f.states[state]; ok {
+		return db, nil
+	}
+	db, dsn, err := f.clone(ctx, f.states["demo"])
+	if err != nil {
+		return "", err
+	}
+	base, stop, err := startServe(f.bin, dsn)
+	if err != nil {
+		f.drop(db)
+		return "", err
+	}
+	err = runEngineAs(ctx, base, "expert", "riskzone-demo")
+	if logs := stop(); err != nil {
+		f.drop(db)
+		return "", fmt.Errorf("%w\nserver log:\n%s", err, logs)
+	}
+	f.states[state] = db
+	return db, nil
+}
+
+// runEngineAs signs user in through the API and runs the proposal engine
+// on the first county, as the app does.
+func runEngineAs(ctx context.Context, base, user, password string) error {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 2 * time.Minute}
+	call := func(method, path, csrf string, body, out any) error {
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if csrf != "" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode >= 300 {
+			return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, b)
+		}
+		if out != nil {
+			return json.Unmarshal(b, out)
+		}
+		return nil
+	}
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if err := call("POST", "/api/v1/auth/login", "", map[string]string{"username": user, "password": password}, &me); err != nil {
+		return fmt.Errorf("sign in %s: %w", user, err)
+	}
+	var cs struct {
+		Counties []struct {
+			ID int64 `json:"id"`
+		} `json:"counties"`
+	}
+	if err := call("GET", "/api/v1/app/counties", "", nil, &cs); err != nil {
+		return err
+	}
+	if len(cs.Counties) == 0 {
+		return errors.New("no county to run the engine on")
+	}
+	return call("POST", "/api/v1/proposals", me.CSRF, map[string]int64{"county_id": cs.Counties[0].ID}, nil)
+}
+
+// clone creates a database from the database from and returns its name
+// and URL.
+func (f *storyFixtures) clone(ctx context.Context, from string) (string, string, error) {
 	c, err := pgx.Connect(ctx, f.admin)
 	if err != nil {
 		return "", "", fmt.Errorf("connect to the test server: %w", err)
@@ -128,8 +226,12 @@ func (f *storyFixtures) clone(ctx context.Context) (string, string, error) {
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	name := "rz_story_" + hex.EncodeToString(rnd[:])
-	if _, err := c.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE "+pgx.Identifier{f.template}.Sanitize()); err != nil {
-		return "", "", fmt.Errorf("copy %s: %w", f.template, err)
+	// A server just stopped may leave a backend closing: end them.
+	if _, err := c.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", from); err != nil {
+		return "", "", fmt.Errorf("close the connections to %s: %w", from, err)
+	}
+	if _, err := c.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE "+pgx.Identifier{from}.Sanitize()); err != nil {
+		return "", "", fmt.Errorf("copy %s: %w", from, err)
 	}
 	u, err := url.Parse(f.admin)
 	if err != nil {

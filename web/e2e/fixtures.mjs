@@ -1,19 +1,21 @@
 // The fixtures every story shares (web/e2e/stories/*.spec.mjs):
 //
-//   server     a fresh copy of the seeded demo database (demo city and
-//              story; users expert, expert2, publisher, password
-//              riskzone-demo) with `riskzone serve` on it, per test, from
-//              the fixture endpoint of server/app_browser_test.go
-//              ($RZ_FIXTURES): no story sees what another one did;
+//   server     a fresh copy of a seeded database with `riskzone serve` on
+//              it, per test, from the fixture endpoint of
+//              server/app_browser_fixtures_test.go ($RZ_FIXTURES): no
+//              story sees what another one did. The state (the option
+//              state): 'demo', the demo city and story with the users
+//              expert, expert2, publisher (password riskzone-demo); 'run',
+//              that after expert ran the proposal engine once;
 //   page       the browser page on that server, guarded: a page error, a
 //              CSP violation or a request to another origin fails the test
 //              (the guard is attached to the test for the Go test to check
 //              and log, with answers >= 400 and console errors);
 //   app        the app helper (lib/app.mjs): login(user), shots, waits;
 //   signedIn   app with a user signed in: test.use({ user: 'expert2' });
-//   zone       a zone accepted by expert2 from a proposal of a run by
-//              expert (lib/seed.mjs), before the page opens; bigZone one
-//              of at least two buildings.
+//   zone       a zone accepted by expert2 from a proposal of expert's
+//              run (lib/seed.mjs; needs the state 'run'), before the page
+//              opens; bigZone one of at least two buildings.
 import { test as base, expect } from '@playwright/test';
 import { canvasPixels } from './browser.mjs';
 import { App } from './lib/app.mjs';
@@ -26,11 +28,12 @@ const shotsDir = process.env.RZ_SHOTS || new URL('../../.data/screenshots/app', 
 
 export const test = base.extend({
   user: ['expert', { option: true }],
+  state: ['demo', { option: true }],
 
-  server: async ({}, use, testInfo) => {
+  server: async ({ state }, use, testInfo) => {
     const fx = process.env.RZ_FIXTURES;
     if (!fx) throw new Error('RZ_FIXTURES is not set: the stories run from go test -run TestExpertAppInBrowser ./server');
-    const res = await fetch(fx + '/stories', { method: 'POST', body: JSON.stringify({ story: testInfo.titlePath.join(' › ') }) });
+    const res = await fetch(fx + '/stories', { method: 'POST', body: JSON.stringify({ story: testInfo.titlePath.join(' › '), state }) });
     if (!res.ok) throw new Error(`the fixture endpoint gave no server: ${res.status} ${await res.text()}`);
     const { base: url } = await res.json();
     await use(url);

@@ -1,6 +1,7 @@
 // Seeding a story's state through the API, on the story's own server (a
-// fresh copy of the demo database, see fixtures.mjs): what the story does
-// not show in the browser but needs to have happened.
+// fresh copy of a seeded database, see fixtures.mjs; the functions here
+// need the state "run", where expert has run the proposal engine): what
+// the story does not show in the browser but needs to have happened.
 import { signIn } from './api.mjs';
 
 // countyOf: the county the app opens (the first listed).
@@ -10,10 +11,9 @@ export async function countyOf(user) {
   return counties[0].id;
 }
 
-// runEngine runs the proposal engine as user (an expert) and answers the
-// new run's open proposals.
-export async function runEngine(user, county) {
-  await user.ok('POST', '/api/v1/proposals', { county_id: county });
+// newestRun answers the open proposals of the newest run: on a server of
+// the state "run" (test.use({ state: 'run' })), the run expert made.
+export async function newestRun(user, county) {
   const { proposals } = await user.get(`/api/v1/app/proposals?county=${county}`);
   const newest = Math.max(...proposals.map((p) => p.run_id));
   return proposals.filter((p) => p.run_id === newest && p.status === 'proposed');
@@ -37,8 +37,7 @@ function centre(g) {
   return [0, 1].map((k) => ring.reduce((s, c) => s + c[k], 0) / ring.length);
 }
 
-// acceptedZone: expert runs the engine and expert2 (the second person)
-// accepts the new run's largest one-part proposal that no active zone
+// acceptedZone: expert2 (the second person) accepts expert's run's largest one-part proposal that no active zone
 // covers (others when the server answers 409). With minBuildings, expert2
 // then adds the buildings of the nearest other uncovered proposals until
 // the zone has that many (the demo run's open proposals are mostly of one
@@ -49,7 +48,7 @@ export async function acceptedZone(base, { minBuildings = 1 } = {}) {
   const expert2 = await signIn(base, 'expert2');
   try {
     const county = await countyOf(expert);
-    const open = await uncovered(expert2, county, await runEngine(expert, county));
+    const open = await uncovered(expert2, county, await newestRun(expert, county));
     open.sort((a, b) => Number(onePart(b)) - Number(onePart(a)) || b.buildings - a.buildings);
     const tried = [];
     let z = null;
@@ -83,15 +82,14 @@ export async function acceptedZone(base, { minBuildings = 1 } = {}) {
   }
 }
 
-// enlargedAlongBarriers: expert runs the engine and enlarges proposals of
-// the new run one level at a time until one's boundary runs along barriers
+// enlargedAlongBarriers: expert enlarges proposals of its run one level at a time until one's boundary runs along barriers
 // and no active zone holds one of its buildings (one may hold a unit:
 // accepting it is then refused); answers those (at most three).
 export async function enlargedAlongBarriers(base) {
   const expert = await signIn(base, 'expert');
   try {
     const county = await countyOf(expert);
-    const open = await runEngine(expert, county);
+    const open = await newestRun(expert, county);
     const done = [];
     for (const first of open.filter((p) => (p.rationale?.enlargements || []).length > 0)) {
       let cur = first.id;

@@ -1,17 +1,11 @@
 // Deciding on proposals of a run by expert, as expert2: a rejection needs a
 // reason; a proposal edited (a building added) then accepted.
 import { test, check } from '../fixtures.mjs';
-import { countyOf, runEngine } from '../lib/seed.mjs';
-import { signIn } from '../lib/api.mjs';
 
-// seedRun: expert runs the engine (the proposals expert2 decides on).
-async function seedRun(base) {
-  const expert = await signIn(base, 'expert');
-  try { await runEngine(expert, await countyOf(expert)); } finally { await expert.dispose(); }
-}
+// The proposals expert2 decides on: expert's run.
+test.use({ state: 'run' });
 
 test('expert2 rejects a proposal: a reason is required', async ({ app, page }) => {
-  await seedRun(app.base);
   await app.login('expert2');
   const idx = await app.newestUncovered(1, false);
   check(idx >= 0, 'an open proposal of the new run');
@@ -33,7 +27,6 @@ test('expert2 rejects a proposal: a reason is required', async ({ app, page }) =
 });
 
 test('expert2 edits a proposal (a building added by clicking), then accepts it', async ({ app, page }) => {
-  await seedRun(app.base);
   await app.login('expert2');
   const idx = await app.newestUncovered(1, false);
   check(idx >= 0, 'an open proposal that no active zone covers');

@@ -5,6 +5,9 @@
 import { test, check } from '../fixtures.mjs';
 import { snapCorner } from '../lib/snap.mjs';
 
+// The zone fixture accepts a proposal of expert's run.
+test.use({ state: 'run' });
+
 // editZone signs expert2 in, opens the zone and starts editing it close up.
 async function editZone(app, zone) {
   await app.login('expert2');

@@ -3,6 +3,9 @@
 // zones of the demo story are.
 import { test, check } from '../fixtures.mjs';
 
+// The zone fixture accepts a proposal of expert's run.
+test.use({ state: 'run' });
+
 test('the as-of control: before the zone was designated it is not on the map, the older zones are', async ({ app, page, zone }) => {
   await app.login('expert2');
   await app.openZone(zone.id);

@@ -4,33 +4,42 @@
 import { test, check } from '../fixtures.mjs';
 import { enlargedAlongBarriers } from '../lib/seed.mjs';
 
-test('expert runs the proposal engine; the second-person rule refuses its own accept (zh, en)', async ({ signedIn: app, page }) => {
-  const before = await page.locator('[data-testid=proposal]').count();
-  await page.click('[data-testid=run]');
-  await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid=run-info]')?.textContent ?? '') &&
-    !/…|……/.test(document.querySelector('[data-testid=run-info]')?.textContent ?? ''), null, { timeout: 120000 });
-  const after = await page.locator('[data-testid=proposal]').count();
-  app.metrics.proposalsBefore = before;
-  app.metrics.proposalsAfter = after;
-  check(after > 0, 'proposals listed after the run');
-  check(/\d/.test(await page.locator('[data-testid=population]').first().innerText()), 'population shown');
-  await app.shot('proposals');
-  // The second-person rule: the server refuses (403) and the app says so
-  // in the current language, with the server's detail.
-  const idx = await page.evaluate(() => {
-    const ps = window.rzApp.S.proposals;
-    const newest = Math.max(...ps.map((p) => p.run_id));
-    return ps.findIndex((p) => p.run_id === newest);
+// Expert's run (the state 'run') is what the enlarging and accepting
+// stories start from.
+test.use({ state: 'run' });
+
+// On the demo as it is: the expert's own run, made in the app.
+test.describe('a run of its own', () => {
+  test.use({ state: 'demo' });
+
+  test('expert runs the proposal engine; the second-person rule refuses its own accept (zh, en)', async ({ signedIn: app, page }) => {
+    const before = await page.locator('[data-testid=proposal]').count();
+    await page.click('[data-testid=run]');
+    await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid=run-info]')?.textContent ?? '') &&
+      !/…|……/.test(document.querySelector('[data-testid=run-info]')?.textContent ?? ''), null, { timeout: 120000 });
+    const after = await page.locator('[data-testid=proposal]').count();
+    app.metrics.proposalsBefore = before;
+    app.metrics.proposalsAfter = after;
+    check(after > 0, 'proposals listed after the run');
+    check(/\d/.test(await page.locator('[data-testid=population]').first().innerText()), 'population shown');
+    await app.shot('proposals');
+    // The second-person rule: the server refuses (403) and the app says so
+    // in the current language, with the server's detail.
+    const idx = await page.evaluate(() => {
+      const ps = window.rzApp.S.proposals;
+      const newest = Math.max(...ps.map((p) => p.run_id));
+      return ps.findIndex((p) => p.run_id === newest);
+    });
+    await page.locator('[data-testid=proposal]').nth(idx).click();
+    await page.waitForSelector('#decisionReason');
+    await page.click('[data-act=accept]');
+    await app.waitMsg(/^无权执行此操作：\S/, 'err');
+    await app.switchLang('en');
+    await page.click('[data-act=accept]');
+    await app.waitMsg(/^Not allowed: \S/, 'err');
+    await app.shot('second-person-refused');
+    await app.switchLang('zh');
   });
-  await page.locator('[data-testid=proposal]').nth(idx).click();
-  await page.waitForSelector('#decisionReason');
-  await page.click('[data-act=accept]');
-  await app.waitMsg(/^无权执行此操作：\S/, 'err');
-  await app.switchLang('en');
-  await page.click('[data-act=accept]');
-  await app.waitMsg(/^Not allowed: \S/, 'err');
-  await app.shot('second-person-refused');
-  await app.switchLang('zh');
 });
 
 test('expert enlarges a proposal one level at a time: each new one supersedes the last, until its boundary runs along barriers', async ({ signedIn: app, page }) => {
@@ -38,9 +47,6 @@ test('expert enlarges a proposal one level at a time: each new one supersedes th
   // expert asks for the next level up (compound, then the blocks of the
   // street network) on one whose cluster was enlarged, until the boundary
   // follows named barriers and no active zone covers it.
-  await page.click('[data-testid=run]');
-  await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid=run-info]')?.textContent ?? '') &&
-    !/…|……/.test(document.querySelector('[data-testid=run-info]')?.textContent ?? ''), null, { timeout: 120000 });
   const listed = (id) => page.evaluate(({ id }) => {
     const taken = new Set();
     for (const f of window.rzZones.features) for (const b of f.properties.building_ids) taken.add(b);
@@ -90,8 +96,8 @@ test('expert enlarges a proposal one level at a time: each new one supersedes th
 });
 
 test('expert2 (second person) sees the boundary barriers and accepts an enlarged proposal', async ({ app, page }) => {
-  // Seeded: expert ran the engine and enlarged proposals up to boundaries
-  // along barriers (lib/seed.mjs).
+  // Seeded: expert enlarged proposals of its run up to boundaries along
+  // barriers (lib/seed.mjs).
   const enlarged = await enlargedAlongBarriers(app.base);
   await app.login('expert2');
   // Selecting a proposal draws the barriers on its boundary (the newest

@@ -4,6 +4,9 @@
 import { test, check } from '../fixtures.mjs';
 import { signIn } from '../lib/api.mjs';
 
+// The zone fixture accepts a proposal of expert's run.
+test.use({ state: 'run' });
+
 test('publisher (no Proposals tab) previews (zh/en, CAP, Atom) and publishes', async ({ app, page, zone }) => {
   check(zone.id > 0, 'a zone to publish');
   await app.login('publisher');

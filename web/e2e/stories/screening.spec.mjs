@@ -3,6 +3,9 @@
 // timeline lifted through the panel when the rule allows it.
 import { test, check } from '../fixtures.mjs';
 
+// The zone fixture accepts a proposal of expert's run.
+test.use({ state: 'run' });
+
 test('record a screening round; the lifting countdown shows', async ({ app, page, zone }) => {
   await app.login('expert2');
   await app.openZone(zone.id);

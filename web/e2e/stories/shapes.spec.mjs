@@ -6,6 +6,9 @@
 import { test, check, countRings } from '../fixtures.mjs';
 import { twoPartsAndAHole } from '../lib/multipart.mjs';
 
+// The zone fixture accepts a proposal of expert's run.
+test.use({ state: 'run' });
+
 test('polygon tool: an overlapping part is refused with the reason, a separate part is added; cancel', async ({ app, page, zone }) => {
   await app.login('expert2');
   await app.openZone(zone.id);
