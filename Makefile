@@ -92,8 +92,9 @@ vet:
 	$(GO) vet ./...
 
 # test: go vet, the expert app's unit tests (vitest), then every Go test,
-# including the browser suites (server/*browser_test.go: web/e2e/embed.mjs, and
-# the stories of web/e2e/stories under @playwright/test, no browser download).
+# including the browser suite (server/app_browser_test.go: the stories of
+# web/e2e/stories under @playwright/test, with Debian's chromium, no browser
+# download).
 # The expert app's suite runs last, alone: it measures the app's first
 # render against a budget, which other packages' tests running beside it
 # on a 2-core machine would make a measurement of them.

@@ -1,10 +1,7 @@
-// What the browser checks share: Debian's Chromium (never a downloaded
-// browser) launched headless with a fresh profile, software WebGL, and an
-// in-page sampler of a map canvas.
-import { chromium } from 'playwright-core';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// What the browser stories share with their runner's configuration
+// (playwright.config.mjs, fixtures.mjs): Debian's Chromium (never a
+// downloaded browser) headless with software WebGL, and an in-page sampler
+// of a map canvas.
 
 // chromiumArgs: headless with software WebGL, nothing fetched by the
 // browser itself (the stories fail on a request to another origin).
@@ -29,20 +26,4 @@ export function canvasPixels(src) {
     if (px[i] > px[i + 1] + 40 && px[i] > px[i + 2] + 40) red++;
   }
   return { colours: colours.size, red };
-}
-
-// launch starts Chromium with a profile of its own under the system's
-// temporary folder; it returns the context and the profile folder (remove
-// it when done).
-export async function launch(viewport) {
-  const profile = mkdtempSync(join(tmpdir(), 'rz-chromium-'));
-  // A fresh profile (--user-data-dir) per run: playwright passes it itself.
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    viewport,
-    args: chromiumArgs,
-  });
-  await browser.addInitScript({ content: `window.rzCanvasPixels = ${canvasPixels.toString()};` });
-  return { browser, profile };
 }
