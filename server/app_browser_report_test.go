@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -102,7 +103,7 @@ func readStoryReport(raw []byte) (*storyReport, error) {
 				for _, res := range t.Results {
 					st.ms += res.Duration
 					for _, e := range res.Errors {
-						st.errors = append(st.errors, e.Message)
+						st.errors = append(st.errors, ansi.ReplaceAllString(e.Message, ""))
 					}
 					for _, a := range res.Attachments {
 						switch {
@@ -161,6 +162,9 @@ func (r *storyReport) failed() []string {
 	}
 	return out
 }
+
+// ansi matches the colour codes the runner puts in its error messages.
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 
 func prefixed(name string, lines []string) []string {
 	out := make([]string, len(lines))
