@@ -51,7 +51,7 @@ deps:
 WEB_OUT    := web/dist/app/index.html
 $(WEB_OUT): web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json $(wildcard web/scripts/* web/src/* web/app/*.html web/app/src/*)
 	@cd web && for try in 1 2 3; do \
-	  npm ci --no-audit --no-fund && break; \
+	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund && break; \
 	  if [ $$try = 3 ]; then echo "npm ci failed 3 times"; exit 1; fi; \
 	  echo "npm ci failed (try $$try of 3; the registry may be flaky), retrying in $$((try * 15)) s"; sleep $$((try * 15)); \
 	done
@@ -90,7 +90,9 @@ vet:
 	$(GO) vet ./...
 
 # test: go vet, the expert app's unit tests (vitest), then every Go test,
-# including the browser suites (server/*browser_test.go run web/e2e/*.mjs).
+# including the browser suite (server/app_browser_test.go: the stories of
+# web/e2e/stories under @playwright/test, with Debian's chromium, no browser
+# download).
 # The expert app's suite runs last, alone: it measures the app's first
 # render against a budget, which other packages' tests running beside it
 # on a 2-core machine would make a measurement of them.

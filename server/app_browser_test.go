@@ -8,12 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -31,24 +30,29 @@ const (
 	// city's zones drawn, on a reload with a session and the cache off
 	// (the median of three reloads).
 	firstRenderBudget = 2 * time.Second
-	// browserSuiteDeadline: web/e2e/app.mjs is killed after this.
+	// browserSuiteDeadline: the runner of web/e2e/stories is killed after this.
 	browserSuiteDeadline = 5 * time.Minute
-	// appBrowserSteps: the steps web/e2e/app.mjs runs.
-	appBrowserSteps = 22
+	// appBrowserStories: the tests in web/e2e/stories (the runner must
+	// run each of them, none skipped).
+	appBrowserStories = 23
 )
 
-// The expert app end to end in a real browser: Debian's headless Chromium
-// driven by playwright-core (web/e2e/app.mjs) against `riskzone serve`,
-// built as it ships (serveBinary), on a fresh demo database (demo city and
-// story) with the users expert, expert2 and publisher. The script's story is in its header comment and in
-// docs/webapp.md. This test fails when a step fails, when the run exceeds
-// browserSuiteDeadline, when the page throws, breaks the CSP or asks
-// another origin than the test server, when a step left no screenshot (a
-// non-empty PNG), and when the budgets are missed: the app's JS and CSS
-// over appTransferBudget gzipped (as the browser fetched them, and the
-// gzip size of every JS and CSS file of the build) or the first render over
-// firstRenderBudget. Screenshots go to $RISKZONE_SCREENSHOTS or
-// .data/screenshots/app.
+// The expert app end to end in a real browser: the stories of
+// web/e2e/stories, one file per story, run by @playwright/test
+// (web/e2e/playwright.config.mjs, one worker) in Debian's headless Chromium
+// against `riskzone serve` built as it ships. Each test gets a server of its
+// own on a fresh copy of one seeded demo database (demo city and story, the
+// users expert, expert2 and publisher; storyFixtures), and signs in and
+// seeds what it needs through the fixtures of web/e2e/fixtures.mjs. The
+// stories are listed in docs/webapp.md. This test fails when a story fails
+// (naming it, with the runner's report), when one is skipped or missing,
+// when the run exceeds browserSuiteDeadline, when a page throws, breaks the
+// CSP or asks another origin than its server, when a story left no
+// screenshot (a non-empty PNG), and when the budgets are missed: the app's
+// JS and CSS over appTransferBudget gzipped (as the browser fetched them,
+// and the gzip size of every JS and CSS file of the build) or the first
+// render over firstRenderBudget. Screenshots go to $RISKZONE_SCREENSHOTS or
+// .data/screenshots/app, one folder per story file.
 //
 // Needs node, web/node_modules (npm ci), the built app (make web) and
 // /usr/bin/chromium; it fails, never skips, when one is missing.
@@ -58,12 +62,13 @@ func TestExpertAppInBrowser(t *testing.T) {
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Fatal("node is missing: the browser test runs web/e2e/app.mjs (make deps installs it)")
+		t.Fatal("node is missing: the browser test runs web/e2e/stories (make deps installs it)")
 	}
 	wd, _ := os.Getwd()
 	webDir := filepath.Join(wd, "..", "web")
-	if _, err := os.Stat(filepath.Join(webDir, "node_modules", "playwright-core")); err != nil {
-		t.Fatal("web/node_modules is missing: run make web (cd web && npm ci && npm run build)")
+	runner := filepath.Join(webDir, "node_modules", "@playwright", "test", "cli.js")
+	if _, err := os.Stat(runner); err != nil {
+		t.Fatal("web/node_modules/@playwright/test is missing: run make web (cd web && npm ci && npm run build)")
 	}
 	fsys := appFS()
 	if fsys == nil {
@@ -83,102 +88,108 @@ func TestExpertAppInBrowser(t *testing.T) {
 	}{{"expert", zoning.RoleExpert}, {"expert2", zoning.RoleExpert}, {"publisher", zoning.RolePublisher}} {
 		e.addUser(u.name, u.role, "riskzone-demo")
 	}
-	// The app is served by `riskzone serve` built as it ships (without the
-	// race detector, which slows a server several times): the first-render
-	// budget is about the product, not the test build.
-	base := serveBinary(t, e.store.Pool.Config().ConnString())
+	// The seeded database is the template every story copies.
+	seeded := e.store.Pool.Config().ConnConfig.Database
+	e.store.Pool.Close()
+	closeForTemplate(t, seeded)
+	fixtures := newStoryFixtures(t, seeded)
 	shots := os.Getenv("RISKZONE_SCREENSHOTS")
 	if shots == "" {
 		shots = filepath.Join(wd, "..", ".data", "screenshots", "app")
 	}
 	_ = os.RemoveAll(shots)
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	results := t.TempDir()
+	reportFile := filepath.Join(results, "report.json")
 
 	ctx, cancel := context.WithTimeout(t.Context(), browserSuiteDeadline)
 	defer cancel()
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(webDir, "e2e", "app.mjs"), base, shots)
+	args := []string{runner, "test", "--config", filepath.Join("e2e", "playwright.config.mjs")}
+	// RISKZONE_STORIES (for development): run only the story files whose
+	// names match these words; the count and the budgets are then not
+	// checked.
+	subset := strings.Fields(os.Getenv("RISKZONE_STORIES"))
+	args = append(args, subset...)
+	cmd := exec.CommandContext(ctx, node, args...)
 	cmd.Dir = webDir
+	cmd.Env = append(os.Environ(), "RZ_FIXTURES="+fixtures.URL, "RZ_SHOTS="+shots, "RZ_REPORT="+reportFile,
+		"RZ_RESULTS="+filepath.Join(results, "out"), "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1", "FORCE_COLOR=0")
 	// Node and the Chromium it starts are one process group: the deadline
 	// kills them all.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, runErr := cmd.Output()
+	var listing bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &listing, &listing
+	runErr := cmd.Run()
 	took := time.Since(start)
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		t.Fatalf("web/e2e/app.mjs did not finish within %s (the browser suite's limit); stderr: %s", browserSuiteDeadline, stderr.Bytes())
+		t.Fatalf("the browser stories did not finish within %s (the suite's limit); the runner's report:\n%s", browserSuiteDeadline, listing.Bytes())
 	}
-	var r struct {
-		Steps []struct {
-			Name        string   `json:"name"`
-			Ms          int      `json:"ms"`
-			Screenshots []string `json:"screenshots"`
-		} `json:"steps"`
-		Errors     []string `json:"errors"`
-		Notes      []string `json:"notes"`
-		PageErrors []string `json:"pageErrors"`
-		CSP        []string `json:"csp"`
-		Foreign    []string `json:"foreign"`
-		HTTP       []string `json:"http"`
-		Metrics    struct {
-			FirstLoad struct {
-				FirstRenderMs          int   `json:"firstRenderMs"` // the median of three reloads
-				FirstRenderRunsMs      []int `json:"firstRenderRunsMs"`
-				AppAssetsTransferBytes int   `json:"appAssetsTransferBytes"`
-			} `json:"firstLoad"`
-		} `json:"metrics"`
-		Failed bool `json:"failed"`
+	raw, err := os.ReadFile(reportFile)
+	if err != nil {
+		t.Fatalf("the runner wrote no report (%v): %v\n%s", runErr, err, listing.Bytes())
 	}
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("web/e2e/app.mjs: %v: %v\nstdout: %s\nstderr: %s", runErr, err, out, stderr.Bytes())
+	rep, err := readStoryReport(raw)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, listing.Bytes())
 	}
-	var raw struct {
-		Metrics json.RawMessage `json:"metrics"`
+	for _, s := range rep.stories {
+		t.Logf("story %-110s %-8s %6d ms", s.name, s.status, s.ms)
 	}
-	_ = json.Unmarshal(out, &raw)
-	for _, s := range r.Steps {
-		t.Logf("step %-100s %6d ms", s.Name, s.Ms)
-	}
-	t.Logf("metrics: %s", raw.Metrics)
-	for _, n := range r.Notes {
+	metrics, _ := json.Marshal(rep.metrics)
+	t.Logf("metrics: %s", metrics)
+	for _, n := range rep.notes {
 		t.Logf("note: %s", n)
 	}
-	for _, h := range r.HTTP {
+	for _, h := range rep.http {
 		t.Logf("answer: %s", h)
 	}
-	for _, e := range r.Errors {
-		t.Logf("browser: %s", e)
+	for _, c := range rep.console {
+		t.Logf("browser: %s", c)
 	}
-	fl := r.Metrics.FirstLoad
+	fl := rep.firstLoad
 	// One line on stdout and in budgets.txt beside the screenshots: go test
 	// shows a passing package's output only with -v, so make test prints
 	// the file.
-	line := fmt.Sprintf("expert app budgets: JS+CSS %d bytes gzipped on the wire (%d built, budget %d); first render %d ms from navigation start (median of %v; budget %d ms); browser suite %s (limit %s)\n",
-		fl.AppAssetsTransferBytes, built, appTransferBudget, fl.FirstRenderMs, fl.FirstRenderRunsMs, firstRenderBudget.Milliseconds(), took.Round(time.Second), browserSuiteDeadline)
+	line := fmt.Sprintf("expert app budgets: JS+CSS %d bytes gzipped on the wire (%d built, budget %d); first render %d ms from navigation start (median of %v; budget %d ms); browser suite %s, %d stories (limit %s)\n",
+		fl.AppAssetsTransferBytes, built, appTransferBudget, fl.FirstRenderMs, fl.FirstRenderRunsMs, firstRenderBudget.Milliseconds(), took.Round(time.Second), len(rep.stories), browserSuiteDeadline)
 	fmt.Print(line)
 	if err := os.WriteFile(filepath.Join(shots, "budgets.txt"), []byte(line), 0o644); err != nil {
 		t.Errorf("write the budgets line: %v", err)
 	}
-	if runErr != nil || r.Failed || len(r.Steps) != appBrowserSteps {
-		t.Fatalf("the expert app failed in the browser after %d of %d steps: %v\nerrors: %q\npage errors: %q\nCSP: %q\nother origins: %q\nstderr: %s",
-			len(r.Steps), appBrowserSteps, runErr, r.Errors, r.PageErrors, r.CSP, r.Foreign, stderr.Bytes())
+	wantStories := appBrowserStories
+	if len(subset) > 0 {
+		wantStories = len(rep.stories)
+		t.Logf("RISKZONE_STORIES=%q: %d stories run, the budgets not checked", subset, wantStories)
 	}
-	// The script fails on these too; checked here as well so that a script
-	// that forgot to would not pass.
-	if len(r.PageErrors) > 0 || len(r.CSP) > 0 || len(r.Foreign) > 0 {
-		t.Errorf("page errors %q, CSP violations %q, requests to other origins %q", r.PageErrors, r.CSP, r.Foreign)
+	if failed := rep.failed(); runErr != nil || len(failed) > 0 || len(rep.stories) != wantStories || len(rep.errors) > 0 {
+		t.Fatalf("the expert app failed in the browser: %d of %d stories ran, %d failed (%v)\n%s\nerrors outside the stories: %q\nthe runner's report:\n%s",
+			len(rep.stories), wantStories, len(failed), runErr, strings.Join(failed, "\n"), rep.errors, listing.Bytes())
 	}
-	for _, s := range r.Steps {
-		if len(s.Screenshots) == 0 {
-			t.Errorf("step %q left no screenshot", s.Name)
+	// The fixtures fail a story on these too; checked here as well so that
+	// fixtures that forgot to would not pass.
+	for _, s := range rep.stories {
+		if len(s.guard.PageErrors) > 0 || len(s.guard.CSP) > 0 || len(s.guard.Foreign) > 0 {
+			t.Errorf("story %s: page errors %q, CSP violations %q, requests to other origins %q", s.name, s.guard.PageErrors, s.guard.CSP, s.guard.Foreign)
 		}
-		for _, f := range s.Screenshots {
+		if !s.guarded {
+			t.Errorf("story %s: the fixtures did not report what the page did (no guard attachment)", s.name)
+		}
+		if len(s.screenshots) == 0 {
+			t.Errorf("story %s left no screenshot", s.name)
+		}
+		for _, f := range s.screenshots {
 			if err := checkPNG(f); err != nil {
-				t.Errorf("step %q: %v", s.Name, err)
+				t.Errorf("story %s: %v", s.name, err)
 			}
 		}
+	}
+	if len(subset) > 0 {
+		return
 	}
 	if fl.AppAssetsTransferBytes <= 0 || fl.AppAssetsTransferBytes > appTransferBudget {
 		t.Errorf("the app's JS and CSS took %d bytes on the wire: the budget is %d (gzip)", fl.AppAssetsTransferBytes, appTransferBudget)
@@ -230,60 +241,4 @@ func checkPNG(file string) error {
 		return fmt.Errorf("screenshot %s is not a non-empty PNG (%d bytes)", file, len(b))
 	}
 	return nil
-}
-
-// serveBinary builds cmd/riskzone (as it ships: no race detector), runs
-// `riskzone serve` on a free loopback port against dsn until the test
-// ends, and returns its base URL once /readyz answers 200.
-func serveBinary(t *testing.T, dsn string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "riskzone")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/riskzone")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ../cmd/riskzone: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	var logs bytes.Buffer
-	srv := exec.Command(bin, "serve", "--addr", addr, "--log-level", "warn", "--insecure-dev")
-	srv.Env = append(os.Environ(), "DATABASE_URL="+dsn)
-	srv.Stdout, srv.Stderr = &logs, &logs
-	if err := srv.Start(); err != nil {
-		t.Fatalf("start riskzone serve: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { _ = srv.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = srv.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = srv.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("riskzone serve log:\n%s", logs.String())
-		}
-	})
-	base := "http://" + addr
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if res, err := http.Get(base + "/readyz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		select {
-		case <-done:
-			t.Fatalf("riskzone serve exited:\n%s", logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("riskzone serve on %s not ready in 60 s:\n%s", addr, logs.String())
-		}
-	}
 }

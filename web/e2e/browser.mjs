@@ -1,15 +1,18 @@
-// What the browser checks share: Debian's Chromium (never a downloaded
-// browser) launched headless with a fresh profile, software WebGL, and an
-// in-page sampler of a map canvas.
-import { chromium } from 'playwright-core';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// What the browser stories share with their runner's configuration
+// (playwright.config.mjs, fixtures.mjs): Debian's Chromium (never a
+// downloaded browser) headless with software WebGL, and an in-page sampler
+// of a map canvas.
+
+// chromiumArgs: headless with software WebGL, nothing fetched by the
+// browser itself (the stories fail on a request to another origin).
+export const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--enable-unsafe-swiftshader', '--use-angle=swiftshader'];
 
 // canvasPixels runs in the page (installed as window.rzCanvasPixels): every
 // 7th pixel of a copy of the canvas, the distinct colours and how many are
 // reddish (the zone fills). A WebGL canvas must be read inside a render.
-function canvasPixels(src) {
+export function canvasPixels(src) {
   const c = document.createElement('canvas');
   c.width = src.width;
   c.height = src.height;
@@ -23,22 +26,4 @@ function canvasPixels(src) {
     if (px[i] > px[i + 1] + 40 && px[i] > px[i + 2] + 40) red++;
   }
   return { colours: colours.size, red };
-}
-
-// launch starts Chromium with a profile of its own under the system's
-// temporary folder; it returns the context and the profile folder (remove
-// it when done).
-export async function launch(viewport) {
-  const profile = mkdtempSync(join(tmpdir(), 'rz-chromium-'));
-  // A fresh profile (--user-data-dir) per run: playwright passes it itself.
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    viewport,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--enable-unsafe-swiftshader', '--use-angle=swiftshader'],
-  });
-  await browser.addInitScript({ content: `window.rzCanvasPixels = ${canvasPixels.toString()};` });
-  return { browser, profile };
 }
