@@ -58,17 +58,24 @@ func (cs Contacts) RaiseAlerts(ctx context.Context) (int, error) {
 	}
 }
 
-// OverdueCount counts the open alerts of a county (0: all): overdue steps
-// that are still not done, for the app's badge.
+// OverdueCount counts the steps past their limit and not done of a
+// county's contacts (0: all), as of now: the app's badge. It does not wait
+// for the alert worker to raise them.
 func (cs Contacts) OverdueCount(ctx context.Context, county int64) (int, error) {
-	var n int
-	err := cs.S.Pool.QueryRow(ctx, `SELECT count(*) FROM contact_alerts a
-		WHERE ($1 = 0 OR a.county_id = $1)
-		  AND NOT EXISTS (SELECT 1 FROM contact_steps s WHERE s.contact_id = a.contact_id AND s.step = a.step)`, county).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count overdue steps: %w", err)
+	n := 0
+	for after := int64(0); ; {
+		page, err := cs.List(ctx, ContactFilter{CountyID: county, Overdue: true, AfterID: after, Limit: 1000})
+		if err != nil {
+			return 0, fmt.Errorf("count overdue steps: %w", err)
+		}
+		for _, c := range page {
+			n += len(c.Overdue)
+		}
+		if len(page) < 1000 {
+			return n, nil
+		}
+		after = page[len(page)-1].ID
 	}
-	return n, nil
 }
 
 // ClaimAlerts takes up to limit undelivered alerts that are due, holding
