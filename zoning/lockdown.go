@@ -115,8 +115,10 @@ func (x EntranceEdit) Apply(e Entrance) (Entrance, error) {
 
 // CompoundLockdown is a compound as a lockdown sees it.
 type CompoundLockdown struct {
-	CompoundID    int64      `json:"compound_id"`
-	Name          string     `json:"name"`
+	CompoundID int64  `json:"compound_id"`
+	Name       string `json:"name"`
+	// BBox is the compound's extent: minlon, minlat, maxlon, maxlat.
+	BBox          [4]float64 `json:"bbox"`
 	Buildings     int        `json:"buildings"`
 	Residents     int        `json:"residents"`
 	StaffRequired int        `json:"staff_required"`

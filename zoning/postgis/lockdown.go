@@ -32,11 +32,11 @@ func lockdown(ctx context.Context, q querier, id int64) (zoning.CompoundLockdown
 	var l zoning.CompoundLockdown
 	var ratio *int
 	err := q.QueryRow(ctx, `
-		SELECT c.id, c.name, count(b.id)::int, coalesce(sum(b.population), 0)::int,
+		SELECT c.id, c.name, ST_XMin(c.geom), ST_YMin(c.geom), ST_XMax(c.geom), ST_YMax(c.geom), count(b.id)::int, coalesce(sum(b.population), 0)::int,
 			(SELECT r.staff_ratio FROM admin_areas a JOIN rule_sets r ON r.id = coalesce(a.rule_set_id, (SELECT id FROM rule_sets WHERE is_default))
 			 WHERE a.id = min(b.county_id))
 		FROM compounds c LEFT JOIN buildings b ON b.compound_id = c.id
-		WHERE c.id = $1 GROUP BY c.id`, id).Scan(&l.CompoundID, &l.Name, &l.Buildings, &l.Residents, &ratio)
+		WHERE c.id = $1 GROUP BY c.id`, id).Scan(&l.CompoundID, &l.Name, &l.BBox[0], &l.BBox[1], &l.BBox[2], &l.BBox[3], &l.Buildings, &l.Residents, &ratio)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, zoning.Errorf(zoning.ErrNotFound, "no compound with id %d", id)
 	}

@@ -32,11 +32,20 @@ export function setCSRF(token: string): void { csrf = token; }
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** request sends body as JSON and answers the parsed JSON as T (the caller names the server's type). */
-export async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+export function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  return send<T>(method, path, body === undefined ? undefined : { type: 'application/json', text: JSON.stringify(body) });
+}
+
+/** upload sends text of a content type (a CSV list, GeoJSON) and answers the parsed JSON as T. */
+export function upload<T>(method: Method, path: string, type: string, text: string): Promise<T> {
+  return send<T>(method, path, { type, text });
+}
+
+async function send<T>(method: Method, path: string, body?: { type: string; text: string }): Promise<T> {
   const h: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) h['Content-Type'] = 'application/json';
+  if (body !== undefined) h['Content-Type'] = body.type;
   if (method !== 'GET' && csrf) h['X-CSRF-Token'] = csrf;
-  const res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  const res = await fetch(path, { method, headers: h, body: body?.text, credentials: 'same-origin' });
   const text = await res.text();
   let data: unknown = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }

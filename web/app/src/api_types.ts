@@ -221,7 +221,7 @@ export interface Entrance {
 }
 /** zoning.CompoundLockdown. */
 export interface CompoundLockdown {
-  compound_id: number; name: string; buildings: number; residents: number; staff_required: number; entrances: Entrance[];
+  compound_id: number; name: string; bbox: [number, number, number, number]; buildings: number; residents: number; staff_required: number; entrances: Entrance[];
   open: number; closed: number; entrance_staff: number; unmanned: number[]; problems: string[];
 }
 /** postgis.AssignResult. */

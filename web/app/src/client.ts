@@ -1,7 +1,7 @@
 // The typed API client of the expert app: one function per request it
 // makes, grouped by resource, each with the server's request and answer
 // types (api_types.ts). Errors are ApiError (api.ts).
-import { request } from './api';
+import { request, upload } from './api';
 import type {
   ApproveBody, Building, BarrierProps, County, Diff, FeatureCollection, GeometryEditBody, LiftBody, LiftingStatus, LineGeometry,
   LoginRequest, Me, MembersEditBody, Notice, NoticePreviewAnswer, Proposal, ProposalRecord, ProposeAnswer, ProposeBody, PublishBody,
@@ -66,6 +66,7 @@ export const contacts = {
   overdue: (county: number) => request<{ contacts: Contact[] }>('GET', `/api/v1/contacts?county=${county}&overdue=true&limit=50`),
   overdueCount: (county: number) => request<{ county_id: number; overdue: number }>('GET', `/api/v1/contacts/overdue-count?county=${county}`),
   step: (id: number, step: string) => request<Contact>('POST', `/api/v1/contacts/${id}/steps`, { step }),
+  registerCSV: (county: number, csv: string) => upload<{ contacts: Contact[] }>('POST', `/api/v1/contacts?county=${county}`, 'text/csv', csv),
 };
 
 /** Quarantine sites, the rooms standard and placements (server/sites.go). */
@@ -73,9 +74,12 @@ export const sites = {
   overview: (county: number) => request<{ summary: CountyRooms; sites: Site[] }>('GET', `/api/v1/quarantine-sites?county=${county}`),
   assign: (county: number) => request<AssignAnswer>('POST', '/api/v1/quarantine-sites/assign', { county_id: county }),
   need: (zone: number) => request<QuarantineNeed>('GET', `/api/v1/zones/${zone}/quarantine`),
+  putCSV: (county: number, csv: string) => upload<{ sites: Site[] }>('POST', `/api/v1/quarantine-sites?county=${county}`, 'text/csv', csv),
 };
 
 /** Compound lockdowns (server/lockdown.go). */
 export const lockdowns = {
   ofZone: (zone: number) => request<{ zone_id: number; compounds: CompoundLockdown[] }>('GET', `/api/v1/zones/${zone}/compounds`),
+  editEntrance: (id: number, body: { state?: 'open' | 'closed'; staff?: number; reason: string }) =>
+    request<CompoundLockdown>('PATCH', `/api/v1/entrances/${id}`, body),
 };

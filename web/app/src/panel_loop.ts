@@ -50,8 +50,15 @@ function render(): string {
     <dt>${esc(t('siteStaff'))}</dt><dd>${fmt(n.site_staff_needed)}</dd><dt>${esc(t('shortfall'))}</dt><dd>${fmt(n.rooms_shortfall)}</dd></dl>
     <ul>${(n.sites ?? []).map((o) => `<li>${esc(o.name)} · ${esc(t('free'))} ${fmt(o.free)} · ${fmt(Math.round(o.distance_m))} m</li>`).join('')}</ul>
     <h3>${esc(t('compounds'))}</h3><ul data-testid="compounds">${L.compounds.map((c) => `<li><b>${esc(c.name)}</b> · ${esc(t('entrancesOpen', { open: c.open, closed: c.closed }))}
-      · ${esc(t('staff'))} ${fmt(c.entrance_staff)}/${fmt(c.staff_required)}${c.problems.map((p) => `<br><span class="warn">${esc(p)}</span>`).join('')}</li>`).join('')}</ul>` : '';
-  return `<h2>${esc(t('tab.loop'))}</h2>
+      · ${esc(t('staff'))} ${fmt(c.entrance_staff)}/${fmt(c.staff_required)}${c.problems.map((p) => `<br><span class="warn">${esc(p)}</span>`).join('')}
+      ${c.entrances.map((e) => `<br>${esc(e.name || t('entrance'))} · ${esc(t('entrance.' + e.state))} · ${esc(t('staff'))} ${fmt(e.staff)}
+        <button data-entrance="${e.id}" data-to="${e.state === 'open' ? 'closed' : 'open'}">${esc(t(e.state === 'open' ? 'closeEntrance' : 'openEntrance'))}</button>`).join('')}</li>`).join('')}</ul>` : '';
+  const forms = `<details data-testid="loop-forms"><summary>${esc(t('registerLists'))}</summary>
+    <label class="f">${esc(t('contactsCSV'))}<textarea id="contactsCSV" rows="3" placeholder="contact_no,kind,case_no,via_contact_no,identified_at,building_id"></textarea></label>
+    <button id="registerContacts">${esc(t('registerContacts'))}</button>
+    <label class="f">${esc(t('sitesCSV'))}<textarea id="sitesCSV" rows="3" placeholder="name,rooms,occupied,staff,lon,lat"></textarea></label>
+    <button id="registerSites">${esc(t('registerSites'))}</button></details>`;
+  return `<h2>${esc(t('tab.loop'))}</h2>${forms}
     <h3>${esc(t('overdueContacts'))}</h3>${L.contacts.length ? `<ul class="versions">${L.contacts.map(contactRow).join('')}</ul>` : `<p class="muted">${esc(t('noOverdue'))}</p>`}
     <h3>${esc(t('quarantineRooms'))}</h3>${rooms}${need}`;
 }
@@ -60,6 +67,22 @@ function bind(b: Binder) {
   b.on('[data-step]', (el) => guard(async () => {
     const c = await api.contacts.step(Number(el.dataset.contact), el.dataset.step ?? '');
     say('ok', t('stepRecorded', { no: c.contact_no, step: t('step.' + (el.dataset.step ?? '')) }));
+    await loadLoop();
+  }));
+  b.on('#registerContacts', () => guard(async () => {
+    const r = await api.contacts.registerCSV(S.county, b.val('contactsCSV'));
+    say('ok', t('contactsRegistered', { n: r.contacts.length }));
+    await loadLoop();
+  }));
+  b.on('#registerSites', () => guard(async () => {
+    const r = await api.sites.putCSV(S.county, b.val('sitesCSV'));
+    say('ok', t('sitesRegistered', { n: r.sites.length }));
+    await loadLoop();
+  }));
+  b.on('[data-entrance]', (el) => guard(async () => {
+    const to = el.dataset.to === 'closed' ? 'closed' : 'open';
+    await api.lockdowns.editEntrance(Number(el.dataset.entrance), { state: to, reason: t('entranceReason') });
+    say('ok', t('entrance.' + to));
     await loadLoop();
   }));
   b.on('#assign', () => guard(async () => {

@@ -1,8 +1,10 @@
-// The closed loop (闭环): a close contact of a case in the zone, named by
-// disease control three hours ago, is overdue for its first step (2 h): the
-// tab's badge counts it, the panel lists it with the button for its next
-// step, recording it clears it; the zone's need counts the contact and the
-// rooms it needs beside a quarantine site near the zone.
+// The closed loop (闭环): a contact list imported in the panel names a close
+// contact of a case in the zone, identified three hours ago (Beijing time),
+// overdue for its first step (2 h): the tab's badge counts it, the panel
+// lists it with the button for its next step, recording it clears it; a
+// site list imported in the panel shows in the county's rooms and in the
+// zone's need; the zone's compound shows its drawn entrance, which the
+// panel closes (flagged: every entrance closed).
 import { test, check } from '../fixtures.mjs';
 import { signIn } from '../lib/api.mjs';
 
@@ -16,18 +18,30 @@ test('an overdue contact is badged, listed, its step recorded, and the zone need
   const us = new Set(z.current.unit_ids || []);
   const c = cases.find((x) => bs.has(x.residence_building_id) || us.has(x.residence_unit_id));
   check(!!c, 'a case lives in the zone');
-  const identified = new Date(Date.now() - 3 * 3600 * 1000).toISOString();
-  await expert.ok('POST', '/api/v1/contacts', { contact_no: 'E2E-M1', county_id: zone.county, kind: 'close', case_no: c.case_no,
-    identified_at: identified, residence: { building_id: z.current.building_ids[0] } });
-  const ring = z.current.geometry.type === 'Polygon' ? z.current.geometry.coordinates[0] : z.current.geometry.coordinates[0][0];
-  await expert.ok('POST', '/api/v1/quarantine-sites', { county_id: zone.county, name: 'E2E 隔离酒店', rooms: 20, staff: 3, lon: ring[0][0], lat: ring[0][1] });
+  // The compound of the zone's first building gets an entrance on its outline.
+  const { compounds } = await expert.get(`/api/v1/zones/${zone.id}/compounds`);
+  const cp = compounds.find((x) => x.residents > 0) ?? compounds[0];
+  check(!!cp, 'the zone has a compound');
+  await expert.ok('POST', `/api/v1/compounds/${cp.compound_id}/entrances`, { name: 'E2E 西门', lon: cp.bbox[0], lat: (cp.bbox[1] + cp.bbox[3]) / 2, staff: 1 });
   await expert.dispose();
+  // In the county's clock (Beijing), three hours ago: "YYYY-MM-DD HH:MM".
+  const bj = new Date(Date.now() - 3 * 3600 * 1000 + 8 * 3600 * 1000).toISOString().slice(0, 16).replace('T', ' ');
+  const ring = z.current.geometry.type === 'Polygon' ? z.current.geometry.coordinates[0] : z.current.geometry.coordinates[0][0];
 
   await app.login('expert2');
-  await page.waitForSelector('[data-testid=overdue-badge]');
-  check((await app.text('[data-testid=overdue-badge]')).trim() === '1', 'the badge counts the one overdue step');
   await app.openZone(zone.id);
   await page.click('[data-tab=loop]');
+  // The lists are imported through the panel: a contact list and a site.
+  await page.click('[data-testid=loop-forms] summary');
+  await page.fill('#contactsCSV', `contact_no,kind,case_no,identified_at,building_id\nE2E-M1,close,${c.case_no},${bj},${z.current.building_ids[0]}`);
+  await page.click('#registerContacts');
+  await app.waitMsg(/已导入 1 名密接/, 'ok');
+  await page.click('[data-testid=loop-forms] summary');
+  await page.fill('#sitesCSV', `name,rooms,staff,lon,lat\nE2E 隔离酒店,20,3,${ring[0][0]},${ring[0][1]}`);
+  await page.click('#registerSites');
+  await app.waitMsg(/已导入 1 个隔离点/, 'ok');
+  await page.waitForSelector('[data-testid=overdue-badge]');
+  check((await app.text('[data-testid=overdue-badge]')).trim() === '1', 'the badge counts the one overdue step');
   const row = page.locator('[data-testid=overdue-contact][data-contact-no="E2E-M1"]');
   await row.waitFor();
   check((await row.innerText()).includes('联系'), 'the overdue step is named: ' + (await row.innerText()));
@@ -40,6 +54,13 @@ test('an overdue contact is badged, listed, its step recorded, and the zone need
   await app.waitMsg(/E2E-M1：已登记联系/, 'ok');
   await page.waitForFunction(() => !document.querySelector('[data-testid=overdue-contact]'));
   check(await page.locator('[data-testid=overdue-badge]').count() === 0, 'no badge once the step is done');
+  // The compound's entrance: open and staffed, closed from the panel.
+  const comp = page.locator('[data-testid=compounds] li', { hasText: 'E2E 西门' });
+  check((await comp.innerText()).includes('开 1，关 0'), 'the drawn entrance is open: ' + (await comp.innerText()));
+  await comp.locator('button[data-entrance]').click();
+  await app.waitMsg(/关闭/, 'ok');
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=compounds] li')].some((li) => li.textContent.includes('开 0，关 1')));
+  check((await page.locator('[data-testid=compounds] li', { hasText: 'E2E 西门' }).innerText()).includes('every entrance is closed'), 'closing the only entrance is flagged');
   await app.switchLang('en');
   check((await app.text('[data-tab=loop]')).includes('Closed loop'), 'the tab in English');
 });
