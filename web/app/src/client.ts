@@ -74,6 +74,10 @@ export const sites = {
   overview: (county: number) => request<{ summary: CountyRooms; sites: Site[] }>('GET', `/api/v1/quarantine-sites?county=${county}`),
   assign: (county: number) => request<AssignAnswer>('POST', '/api/v1/quarantine-sites/assign', { county_id: county }),
   need: (zone: number) => request<QuarantineNeed>('GET', `/api/v1/zones/${zone}/quarantine`),
+  proposalNeed: (id: number) => request<QuarantineNeed>('GET', `/api/v1/proposals/${id}/quarantine`),
+  edit: (id: number, body: { rooms?: number; occupied?: number; staff?: number; active?: boolean; reason: string }) =>
+    request<Site>('PATCH', `/api/v1/quarantine-sites/${id}`, body),
+  place: (contact: number, site: number, reason: string) => request<Contact>('PUT', `/api/v1/contacts/${contact}/site`, { site_id: site, reason }),
   putCSV: (county: number, csv: string) => upload<{ sites: Site[] }>('POST', `/api/v1/quarantine-sites?county=${county}`, 'text/csv', csv),
 };
 

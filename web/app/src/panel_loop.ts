@@ -14,12 +14,15 @@ export async function loadLoop() {
   const [over, count, sites] = await Promise.all([api.contacts.overdue(county), api.contacts.overdueCount(county), api.sites.overview(county)]);
   let need = null, compounds: typeof S.loop.compounds = [];
   const zone = S.zone?.id ?? 0;
+  const proposal = zone ? 0 : S.selProposal?.id ?? 0;
   if (zone) {
     const [n, c] = await Promise.all([api.sites.need(zone), api.lockdowns.ofZone(zone)]);
     need = n;
     compounds = c.compounds;
+  } else if (proposal) {
+    need = await api.sites.proposalNeed(proposal);
   }
-  setLoop({ contacts: over.contacts, overdue: count.overdue, summary: sites.summary, sites: sites.sites, need, compounds, zone });
+  setLoop({ contacts: over.contacts, overdue: count.overdue, summary: sites.summary, sites: sites.sites, need, compounds, zone, proposal });
   renderSide();
 }
 export async function refreshBadge() {
@@ -31,8 +34,10 @@ const when = (iso: string) => new Date(iso).toLocaleString();
 function contactRow(c: Contact): string {
   const late = c.overdue.map((d) => `${esc(t('step.' + d.step))} (${esc(when(d.due_at))})`).join(', ');
   const next = c.next ? `<button data-step="${esc(c.next.step)}" data-contact="${c.id}">${esc(t('recordStep', { step: t('step.' + c.next.step) }))}</button>` : '';
+  const site = S.loop.sites.length ? `<select data-place="${c.id}" aria-label="${esc(t('placeIn'))}"><option value="">${esc(t('placeIn'))}</option>${S.loop.sites
+    .filter((x) => x.active).map((x) => `<option value="${x.id}" ${x.id === c.site_id ? 'selected' : ''}>${esc(x.name)} (${esc(t('free'))} ${fmt(x.free)})</option>`).join('')}</select>` : '';
   return `<li data-testid="overdue-contact" data-contact-no="${esc(c.contact_no)}"><b>${esc(c.contact_no)}</b> · ${esc(t('contact.' + c.kind))} · ${esc(t('step.' + c.status))}<br>
-    <span class="warn">${esc(t('overdueSteps'))}: ${late}</span> ${next}</li>`;
+    <span class="warn">${esc(t('overdueSteps'))}: ${late}</span> ${next} ${site}</li>`;
 }
 
 function render(): string {
@@ -43,8 +48,11 @@ function render(): string {
     <dt>${esc(t('rooms'))}</dt><dd>${fmt(s.rooms)} (${esc(t('free'))} ${fmt(s.free)})</dd>
     <dt>${esc(t('shortfall'))}</dt><dd data-testid="shortfall" class="${s.shortfall > 0 ? 'warn' : ''}">${fmt(s.shortfall)}</dd></dl>
     <button id="assign">${esc(t('assignSites'))}</button>` : '';
+  const siteRows = L.sites.length ? `<ul data-testid="sites">${L.sites.map((x) => `<li>${esc(x.name)} · ${esc(t('rooms'))} ${fmt(x.rooms)} · ${esc(t('assignedN', { n: x.assigned }))}
+    · <label>${esc(t('occupied'))} <input type="number" min="0" max="${x.rooms}" value="${x.occupied}" data-occupied="${x.id}" style="width:5em"></label></li>`).join('')}</ul>` : '';
   const n = L.need;
-  const need = n && L.zone === S.zone?.id ? `<h3>${esc(t('zoneNeed'))}: ${esc(S.zone?.current.name ?? '')}</h3>
+  const title = L.zone ? `${t('zoneNeed')}: ${S.zone?.current.name ?? ''}` : `${t('proposalNeed')} #${L.proposal}`;
+  const need = n && (L.zone ? L.zone === S.zone?.id : L.proposal === S.selProposal?.id) ? `<h3>${esc(title)}</h3>
     <dl class="nums" data-testid="zone-need"><dt>${esc(t('population'))}</dt><dd>${fmt(n.residents)}</dd><dt>${esc(t('staff'))}</dt><dd>${fmt(n.staff_required)}</dd>
     <dt>${esc(t('contacts'))}</dt><dd>${fmt(n.contacts)}</dd><dt>${esc(t('roomsNeeded'))}</dt><dd>${fmt(n.rooms_needed)}</dd>
     <dt>${esc(t('siteStaff'))}</dt><dd>${fmt(n.site_staff_needed)}</dd><dt>${esc(t('shortfall'))}</dt><dd>${fmt(n.rooms_shortfall)}</dd></dl>
@@ -60,7 +68,7 @@ function render(): string {
     <button id="registerSites">${esc(t('registerSites'))}</button></details>`;
   return `<h2>${esc(t('tab.loop'))}</h2>${forms}
     <h3>${esc(t('overdueContacts'))}</h3>${L.contacts.length ? `<ul class="versions">${L.contacts.map(contactRow).join('')}</ul>` : `<p class="muted">${esc(t('noOverdue'))}</p>`}
-    <h3>${esc(t('quarantineRooms'))}</h3>${rooms}${need}`;
+    <h3>${esc(t('quarantineRooms'))}</h3>${rooms}${siteRows}${need}`;
 }
 
 function bind(b: Binder) {
@@ -83,6 +91,17 @@ function bind(b: Binder) {
     const to = el.dataset.to === 'closed' ? 'closed' : 'open';
     await api.lockdowns.editEntrance(Number(el.dataset.entrance), { state: to, reason: t('entranceReason') });
     say('ok', t('entrance.' + to));
+    await loadLoop();
+  }));
+  b.change('[data-place]', (el) => guard(async () => {
+    if (!el.value) return;
+    const c = await api.sites.place(Number(el.dataset.place), Number(el.value), t('placeReason'));
+    say('ok', t('placed', { no: c.contact_no }));
+    await loadLoop();
+  }));
+  b.change('[data-occupied]', (el) => guard(async () => {
+    const x = await api.sites.edit(Number(el.dataset.occupied), { occupied: Number(el.value), reason: t('occupiedReason') });
+    say('ok', t('siteSaved', { name: x.name }));
     await loadLoop();
   }));
   b.on('#assign', () => guard(async () => {

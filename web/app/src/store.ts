@@ -30,6 +30,8 @@ export type RunInfo = null | 'running' | { run: number | string; n: number };
 export interface Loop {
   overdue: number; contacts: Contact[]; summary: CountyRooms | null; sites: Site[];
   need: QuarantineNeed | null; compounds: CompoundLockdown[]; zone: number;
+  /** the proposal whose need is shown when no zone is selected */
+  proposal: number;
 }
 /** The layer groups of the layers panel (layers.ts), each on or off. */
 export type LayerName = 'zones' | 'published' | 'proposals' | 'buildings' | 'roads' | 'water' | 'railways' | 'ridges' | 'walls' | 'admin' | 'spread' | 'cases';
@@ -68,7 +70,7 @@ export function initialState(): State {
     me: null, counties: [], county: 0, tab: 'proposals', proposals: [], selProposal: null, zones: null, zone: null, lifting: null,
     versions: [], diff: null, target: null, tool: 'none', msg: null, conflict: null, preview: null, publishResult: null, asOf: '',
     runInfo: null, busy: false, zoneFilter: defaultZoneFilter(),
-    loop: { overdue: 0, contacts: [], summary: null, sites: [], need: null, compounds: [], zone: 0 },
+    loop: { overdue: 0, contacts: [], summary: null, sites: [], need: null, compounds: [], zone: 0, proposal: 0 },
     layers: { zones: true, published: false, proposals: true, buildings: true, roads: true, water: true, railways: true, ridges: true, walls: true, admin: true, spread: false, cases: false },
   };
 }

@@ -31,15 +31,19 @@ test('an overdue contact is badged, listed, its step recorded, and the zone need
   await app.login('expert2');
   await app.openZone(zone.id);
   await page.click('[data-tab=loop]');
+  await page.waitForSelector('[data-testid=rooms]'); // the panel has loaded
   // The lists are imported through the panel: a contact list and a site.
   await page.click('[data-testid=loop-forms] summary');
   await page.fill('#contactsCSV', `contact_no,kind,case_no,identified_at,building_id\nE2E-M1,close,${c.case_no},${bj},${z.current.building_ids[0]}`);
   await page.click('#registerContacts');
   await app.waitMsg(/已导入 1 名密接/, 'ok');
+  // The panel has read the lists again (and drawn itself afresh) once the contact shows.
+  await page.waitForSelector('[data-testid=overdue-contact][data-contact-no="E2E-M1"]');
   await page.click('[data-testid=loop-forms] summary');
   await page.fill('#sitesCSV', `name,rooms,staff,lon,lat\nE2E 隔离酒店,20,3,${ring[0][0]},${ring[0][1]}`);
   await page.click('#registerSites');
   await app.waitMsg(/已导入 1 个隔离点/, 'ok');
+  await page.waitForFunction(() => (document.querySelector('[data-testid=sites]')?.textContent ?? '').includes('E2E 隔离酒店'));
   await page.waitForSelector('[data-testid=overdue-badge]');
   check((await app.text('[data-testid=overdue-badge]')).trim() === '1', 'the badge counts the one overdue step');
   const row = page.locator('[data-testid=overdue-contact][data-contact-no="E2E-M1"]');
@@ -50,6 +54,19 @@ test('an overdue contact is badged, listed, its step recorded, and the zone need
   check(/密接和次密接\s*1/.test(need) && /需隔离房间\s*1/.test(need), 'the zone needs a room for its contact: ' + need);
   check((await app.text('[data-testid=rooms]')).includes('20'), 'the site\'s rooms are counted');
   await app.shot('loop');
+  // Placed by hand in the site: the zone needs no room any more.
+  await row.locator('select[data-place]').selectOption({ label: /E2E 隔离酒店/ }).catch(async () => {
+    const v = await row.locator('select[data-place] option', { hasText: 'E2E 隔离酒店' }).getAttribute('value');
+    await row.locator('select[data-place]').selectOption(v);
+  });
+  await app.waitMsg(/E2E-M1：已指定隔离点/, 'ok');
+  await page.waitForFunction(() => /需隔离房间\s*0/.test(document.querySelector('[data-testid=zone-need]')?.textContent ?? ''));
+  // The site reports 5 rooms held by others: 20 − 5 − 1 free.
+  const occ = page.locator('[data-testid=sites] input[data-occupied]').first();
+  await occ.fill('5');
+  await occ.dispatchEvent('change');
+  await app.waitMsg(/E2E 隔离酒店：已保存/, 'ok');
+  await page.waitForFunction(() => (document.querySelector('[data-testid=rooms]')?.textContent ?? '').includes('空余 14'));
   await row.locator('button[data-step=contact]').click();
   await app.waitMsg(/E2E-M1：已登记联系/, 'ok');
   await page.waitForFunction(() => !document.querySelector('[data-testid=overdue-contact]'));
@@ -58,7 +75,7 @@ test('an overdue contact is badged, listed, its step recorded, and the zone need
   const comp = page.locator('[data-testid=compounds] li', { hasText: 'E2E 西门' });
   check((await comp.innerText()).includes('开 1，关 0'), 'the drawn entrance is open: ' + (await comp.innerText()));
   await comp.locator('button[data-entrance]').click();
-  await app.waitMsg(/关闭/, 'ok');
+  await app.waitMsg(/^关闭$/, 'ok');
   await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=compounds] li')].some((li) => li.textContent.includes('开 0，关 1')));
   check((await page.locator('[data-testid=compounds] li', { hasText: 'E2E 西门' }).innerText()).includes('every entrance is closed'), 'closing the only entrance is flagged');
   await app.switchLang('en');
