@@ -128,8 +128,11 @@ type CompoundLockdown struct {
 	EntranceStaff int        `json:"entrance_staff"`
 	// Unmanned are the open entrances nobody is on duty at.
 	Unmanned []int64 `json:"unmanned"`
-	// Problems say in words what keeps the lockdown from being managed.
-	Problems []string `json:"problems"`
+	// Problems say in words (English) what keeps the lockdown from being
+	// managed; ProblemCodes name them for a translation: no_entrance,
+	// all_closed, unmanned, understaffed.
+	Problems     []string `json:"problems"`
+	ProblemCodes []string `json:"problem_codes"`
 }
 
 // Assess counts the entrances and lists what is not managed: no entrance
@@ -138,7 +141,10 @@ type CompoundLockdown struct {
 // the residents need.
 func (l *CompoundLockdown) Assess() {
 	l.Open, l.Closed, l.EntranceStaff = 0, 0, 0
-	l.Unmanned, l.Problems = []int64{}, []string{}
+	l.Unmanned, l.Problems, l.ProblemCodes = []int64{}, []string{}, []string{}
+	add := func(code, text string) {
+		l.ProblemCodes, l.Problems = append(l.ProblemCodes, code), append(l.Problems, text)
+	}
 	for _, e := range l.Entrances {
 		l.EntranceStaff += e.Staff
 		if e.State == EntranceClosed {
@@ -152,14 +158,14 @@ func (l *CompoundLockdown) Assess() {
 	}
 	switch {
 	case len(l.Entrances) == 0:
-		l.Problems = append(l.Problems, "no entrance is known: draw the compound's entrances")
+		add("no_entrance", "no entrance is known: draw the compound's entrances")
 	case l.Open == 0:
-		l.Problems = append(l.Problems, "every entrance is closed: keep one open and staffed for supplies and emergencies")
+		add("all_closed", "every entrance is closed: keep one open and staffed for supplies and emergencies")
 	}
 	if len(l.Unmanned) > 0 {
-		l.Problems = append(l.Problems, fmt.Sprintf("%d open entrance(s) with nobody on duty", len(l.Unmanned)))
+		add("unmanned", fmt.Sprintf("%d open entrance(s) with nobody on duty", len(l.Unmanned)))
 	}
 	if l.EntranceStaff < l.StaffRequired {
-		l.Problems = append(l.Problems, fmt.Sprintf("%d staff at the entrances, %d required for %d residents", l.EntranceStaff, l.StaffRequired, l.Residents))
+		add("understaffed", fmt.Sprintf("%d staff at the entrances, %d required for %d residents", l.EntranceStaff, l.StaffRequired, l.Residents))
 	}
 }

@@ -11,7 +11,7 @@ import (
 func TestCompoundLockdownAssess(t *testing.T) {
 	l := zoning.CompoundLockdown{Residents: 300, StaffRequired: 30}
 	l.Assess()
-	if len(l.Problems) != 2 || !strings.Contains(l.Problems[0], "no entrance") {
+	if len(l.Problems) != 2 || !strings.Contains(l.Problems[0], "no entrance") || strings.Join(l.ProblemCodes, ",") != "no_entrance,understaffed" {
 		t.Fatalf("no entrances: %v", l.Problems)
 	}
 	l.Entrances = []zoning.Entrance{{ID: 1, State: "closed", Staff: 0}, {ID: 2, State: "open", Staff: 0}, {ID: 3, State: "open", Staff: 30}}

@@ -222,7 +222,7 @@ export interface Entrance {
 /** zoning.CompoundLockdown. */
 export interface CompoundLockdown {
   compound_id: number; name: string; bbox: [number, number, number, number]; buildings: number; residents: number; staff_required: number; entrances: Entrance[];
-  open: number; closed: number; entrance_staff: number; unmanned: number[]; problems: string[];
+  open: number; closed: number; entrance_staff: number; unmanned: number[]; problems: string[]; problem_codes: string[];
 }
 /** postgis.AssignResult. */
 export interface AssignAnswer { assigned: { contact_id: number; site_id: number; distance_m: number }[]; waiting: number[] }

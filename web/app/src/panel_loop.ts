@@ -58,7 +58,7 @@ function render(): string {
     <dt>${esc(t('siteStaff'))}</dt><dd>${fmt(n.site_staff_needed)}</dd><dt>${esc(t('shortfall'))}</dt><dd>${fmt(n.rooms_shortfall)}</dd></dl>
     <ul>${(n.sites ?? []).map((o) => `<li>${esc(o.name)} · ${esc(t('free'))} ${fmt(o.free)} · ${fmt(Math.round(o.distance_m))} m</li>`).join('')}</ul>
     <h3>${esc(t('compounds'))}</h3><ul data-testid="compounds">${L.compounds.map((c) => `<li><b>${esc(c.name)}</b> · ${esc(t('entrancesOpen', { open: c.open, closed: c.closed }))}
-      · ${esc(t('staff'))} ${fmt(c.entrance_staff)}/${fmt(c.staff_required)}${c.problems.map((p) => `<br><span class="warn">${esc(p)}</span>`).join('')}
+      · ${esc(t('staff'))} ${fmt(c.entrance_staff)}/${fmt(c.staff_required)}${c.problem_codes.map((p) => `<br><span class="warn">${esc(t('problem.' + p, { n: c.unmanned.length, have: c.entrance_staff, need: c.staff_required }))}</span>`).join('')}
       ${c.entrances.map((e) => `<br>${esc(e.name || t('entrance'))} · ${esc(t('entrance.' + e.state))} · ${esc(t('staff'))} ${fmt(e.staff)}
         <button data-entrance="${e.id}" data-to="${e.state === 'open' ? 'closed' : 'open'}">${esc(t(e.state === 'open' ? 'closeEntrance' : 'openEntrance'))}</button>`).join('')}</li>`).join('')}</ul>` : '';
   const forms = `<details data-testid="loop-forms"><summary>${esc(t('registerLists'))}</summary>

@@ -77,7 +77,7 @@ test('an overdue contact is badged, listed, its step recorded, and the zone need
   await comp.locator('button[data-entrance]').click();
   await app.waitMsg(/^关闭$/, 'ok');
   await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=compounds] li')].some((li) => li.textContent.includes('开 0，关 1')));
-  check((await page.locator('[data-testid=compounds] li', { hasText: 'E2E 西门' }).innerText()).includes('every entrance is closed'), 'closing the only entrance is flagged');
+  check((await page.locator('[data-testid=compounds] li', { hasText: 'E2E 西门' }).innerText()).includes('出入口全部关闭'), 'closing the only entrance is flagged');
   await app.switchLang('en');
   check((await app.text('[data-tab=loop]')).includes('Closed loop'), 'the tab in English');
 });
