@@ -317,7 +317,7 @@ func TestPublicStreamsEveryRoute(t *testing.T) {
 // buildings table is locked by a transaction on the main pool, so the
 // public query waits past the timeout: no sleep decides the outcome.
 func TestPublicStreamsStatementTimeout(t *testing.T) {
-	e := newStreamEnv(t, Config{Streams: StreamConfig{StatementTimeout: time.Second}})
+	e := newStreamEnv(t, Config{Streams: StreamConfig{StatementTimeout: 2 * time.Second}})
 	e.srv.streams.held = nil
 	// A public query that waits for the lock without a timeout fails the
 	// test instead of hanging it.
@@ -330,8 +330,8 @@ func TestPublicStreamsStatementTimeout(t *testing.T) {
 	if err := e.store.Pool.QueryRow(ctx, `SHOW statement_timeout`).Scan(&mainTimeout); err != nil {
 		t.Fatal(err)
 	}
-	if pubTimeout != "1s" || app != "riskzone-public" || mainTimeout != "0" {
-		t.Fatalf("statement_timeout: public pool %q (application %q), main pool %q; want 1s riskzone-public, 0", pubTimeout, app, mainTimeout)
+	if pubTimeout != "2s" || app != "riskzone-public" || mainTimeout != "0" {
+		t.Fatalf("statement_timeout: public pool %q (application %q), main pool %q; want 2s riskzone-public, 0", pubTimeout, app, mainTimeout)
 	}
 	tx, err := e.store.Pool.Begin(ctx)
 	if err != nil {
