@@ -24,7 +24,9 @@ import (
 // memory stays flat in the number of features.
 func (s *Server) exportRoutes() {
 	o := &ogcAPI{s: s}
-	g := s.echo.Group("/api/v1/export")
+	// Anonymous exports read the public pool under the stream limits
+	// (streams.go); signed-in ones the main pool.
+	g := s.echo.Group("/api/v1/export", s.publicStream(streamExports))
 	g.GET("/zones.geojson", o.exportCollection("zones"))
 	g.GET("/zone-versions.geojson", o.exportCollection("zone-versions"))
 	g.GET("/buildings.geojson", o.exportCollection("buildings"))
@@ -103,7 +105,7 @@ func (o *ogcAPI) exportCollection(id string) echo.HandlerFunc {
 			return err
 		}
 		ctx := c.Request().Context()
-		ex := postgis.Export{S: o.s.store}
+		ex := postgis.Export{S: o.s.streamStore(c)}
 		if q.Zone > 0 && (id == "buildings" || id == "zones") {
 			// The zone must be public: an unknown or unpublished zone is a 404.
 			if ok, err := o.publicZone(c, q.Zone); err != nil || !ok {
@@ -138,7 +140,13 @@ func (o *ogcAPI) exportCollection(id string) echo.HandlerFunc {
 				w.WriteByte(',')
 			}
 			n++
-			return writeFeature(w, coll, f, nil)
+			if err := writeFeature(w, coll, f, nil); err != nil {
+				return err
+			}
+			if n == 1 {
+				o.s.streamHeld(c, streamExports, func() { w.Flush() })
+			}
+			return nil
 		})
 		if err != nil {
 			return o.streamFailed(c, err)
@@ -153,7 +161,7 @@ func (o *ogcAPI) exportCollection(id string) echo.HandlerFunc {
 
 // publicZone answers a 404 unless zone has a published version.
 func (o *ogcAPI) publicZone(c echo.Context, zone int64) (bool, error) {
-	info, err := postgis.Export{S: o.s.store}.Stream(c.Request().Context(), "zones",
+	info, err := postgis.Export{S: o.s.streamStore(c)}.Stream(c.Request().Context(), "zones",
 		postgis.ExportQuery{Zone: zone, Status: "all", Limit: 1}, nil, func(postgis.Feature) error { return nil })
 	if err != nil {
 		return false, err
@@ -178,7 +186,7 @@ func (o *ogcAPI) exportLookup(c echo.Context) error {
 	if err := filterParams(c, &q); err != nil {
 		return err
 	}
-	areas, err := postgis.Export{S: o.s.store}.LookupList(c.Request().Context(), q.County, q.Level)
+	areas, err := postgis.Export{S: o.s.streamStore(c)}.LookupList(c.Request().Context(), q.County, q.Level)
 	if err != nil {
 		return err
 	}
@@ -211,7 +219,8 @@ func (o *ogcAPI) exportAddresses(c echo.Context) error {
 	w := csv.NewWriter(c.Response())
 	_ = w.Write([]string{"zone_id", "zone_version", "level", "zone_name", "building_id", "unit_id", "district", "street", "community",
 		"compound", "building_number", "unit", "lon", "lat", "since", "earliest_lifting", "building_name", "source_ref"})
-	err := postgis.Export{S: o.s.store}.Addresses(c.Request().Context(), q.County, q.Level, func(a postgis.AddressRow) error {
+	rows := 0
+	err := postgis.Export{S: o.s.streamStore(c)}.Addresses(c.Request().Context(), q.County, q.Level, func(a postgis.AddressRow) error {
 		unit := ""
 		if a.UnitID != nil {
 			unit = strconv.FormatInt(*a.UnitID, 10)
@@ -220,9 +229,13 @@ func (o *ogcAPI) exportAddresses(c echo.Context) error {
 		if a.Since != nil {
 			since = a.Since.UTC().Format(time.RFC3339)
 		}
-		return w.Write([]string{strconv.FormatInt(a.ZoneID, 10), strconv.Itoa(a.Version), a.Level, csvText(a.Zone), strconv.FormatInt(a.BuildingID, 10),
+		err := w.Write([]string{strconv.FormatInt(a.ZoneID, 10), strconv.Itoa(a.Version), a.Level, csvText(a.Zone), strconv.FormatInt(a.BuildingID, 10),
 			unit, csvText(a.District), csvText(a.Street), csvText(a.Community), csvText(a.Compound), csvText(a.Number), csvText(a.Unit),
 			a.Lon, a.Lat, since, a.EarliestLifting.Format(time.DateOnly), csvText(a.Name), a.SourceRef})
+		if rows++; rows == 1 && err == nil {
+			o.s.streamHeld(c, streamExports, w.Flush)
+		}
+		return err
 	})
 	w.Flush()
 	if err == nil {

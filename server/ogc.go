@@ -67,7 +67,9 @@ func (s *Server) ogcRoutes() {
 	g.GET("/collections", o.collections)
 	g.GET("/collections/:id", o.collection)
 	g.GET("/collections/:id/schema", o.schema)
-	g.GET("/collections/:id/items", o.items)
+	// Anonymous items read the public pool under the stream limits
+	// (streams.go).
+	g.GET("/collections/:id/items", o.items, s.publicStream(streamItems))
 	g.GET("/collections/:id/items/:fid", o.item)
 	s.exportRoutes()
 }

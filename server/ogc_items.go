@@ -153,12 +153,18 @@ func (o *ogcAPI) items(c echo.Context) error {
 		_, err := fmt.Fprintf(w, `{"type":"FeatureCollection","numberMatched":%d,"features":[`, matched)
 		return err
 	}
-	info, err := postgis.Export{S: o.s.store}.Stream(c.Request().Context(), coll.ID, r.q, start, func(f postgis.Feature) error {
+	info, err := postgis.Export{S: o.s.streamStore(c)}.Stream(c.Request().Context(), coll.ID, r.q, start, func(f postgis.Feature) error {
 		if n > 0 {
 			w.WriteByte(',')
 		}
 		n++
-		return writeFeature(w, coll, f, nil)
+		if err := writeFeature(w, coll, f, nil); err != nil {
+			return err
+		}
+		if n == 1 {
+			o.s.streamHeld(c, streamItems, func() { w.Flush() })
+		}
+		return nil
 	})
 	if err != nil {
 		return o.streamFailed(c, err)
@@ -288,7 +294,7 @@ func (o *ogcAPI) item(c echo.Context) error {
 // itemsHTML renders a page of items as an HTML table (at most limit rows).
 func (o *ogcAPI) itemsHTML(c echo.Context, r itemsRequest, path string) error {
 	var feats []map[string]any
-	info, err := postgis.Export{S: o.s.store}.Stream(c.Request().Context(), r.coll.ID, r.q, nil, func(f postgis.Feature) error {
+	info, err := postgis.Export{S: o.s.streamStore(c)}.Stream(c.Request().Context(), r.coll.ID, r.q, nil, func(f postgis.Feature) error {
 		var props map[string]any
 		if err := json.Unmarshal(f.Properties, &props); err != nil {
 			return fmt.Errorf("re-read properties: %w", err)

@@ -21,7 +21,7 @@ import (
 
 // setDBClock moves the database's clock of the public map (riskzone_now(),
 // migration 009) to at for every new connection of the test database, and
-// drops the pool's connections so that the next queries see it.
+// drops the pools' connections so that the next queries see it.
 func setDBClock(t *testing.T, s *postgis.Store, at time.Time) {
 	t.Helper()
 	ctx := context.Background()
@@ -29,7 +29,7 @@ func setDBClock(t *testing.T, s *postgis.Store, at time.Time) {
 	// A custom setting of a database is a superuser's to change.
 	pgtest.AdminExec(t, s, fmt.Sprintf(`ALTER DATABASE %s SET riskzone.clock = %s`,
 		pgx.Identifier{db}.Sanitize(), "'"+at.UTC().Format(time.RFC3339Nano)+"'"))
-	s.Pool.Reset()
+	s.Reset() // the public streams' pool too
 	var got time.Time
 	if err := s.Pool.QueryRow(ctx, `SELECT riskzone_now()`).Scan(&got); err != nil || !got.Equal(at.Truncate(time.Microsecond)) {
 		t.Fatalf("riskzone_now() = %s (%v), want %s", got, err, at)

@@ -52,6 +52,10 @@ type Config struct {
 	// Limits are the per-address rate limits, body caps per endpoint and
 	// trusted proxies (server/limits.go, docs/operations.md).
 	Limits LimitConfig
+	// Streams bounds the anonymous public streams (exports, OGC items):
+	// their own pool, a statement_timeout and concurrency limits per kind
+	// and per address (server/streams.go, docs/operations.md).
+	Streams StreamConfig
 	// HTTP server timeouts: ReadHeaderTimeout (default 10 s), ReadTimeout
 	// (whole request, default 2 min), WriteTimeout (whole answer, default
 	// 10 min: exports stream), IdleTimeout (keep-alive, default 2 min).
@@ -115,6 +119,7 @@ func (c *Config) Defaults() {
 	}
 	c.Public.Defaults()
 	c.Limits.Defaults()
+	c.Streams.Defaults()
 }
 
 // Server wires the HTTP routes to the store.
@@ -141,6 +146,9 @@ type Server struct {
 	// fast listener answers from both).
 	limits *rateLimits
 	public *publicSite
+	// streams are the public pool and limits of anonymous exports and OGC
+	// items (streams.go).
+	streams *publicStreams
 	// out checks outbound URLs and connections (outbound.go).
 	out *outbound
 	// accounts throttles failed sign-ins per username (nil: off); hashes
@@ -216,6 +224,7 @@ func New(cfg Config, store *postgis.Store, log *slog.Logger) *Server {
 	e.Use(middleware.Recover())
 	e.Use(s.degradedErrors)
 	e.Use(s.bodyLimits())
+	s.streams = newPublicStreams(s, store, cfg.Streams)
 	s.onStart(s.watchDB)
 	s.sched = newScheduler(s)
 	s.onStart(s.sched.run)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/riskzone/riskzone/server"
 	"github.com/riskzone/riskzone/zoning/postgis"
@@ -34,6 +35,9 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if err := limitFlags.apply(&cfg); err != nil {
+				return err
+			}
+			if err := checkStreamFlags(cfg.Streams); err != nil {
 				return err
 			}
 			cfg.Outbound.InsecureHTTP = cfg.InsecureDev
@@ -93,6 +97,7 @@ Shuts down gracefully on SIGTERM or Ctrl-C.`,
 	f.IntVar(&cfg.Limits.HashConcurrency, "password-hash-concurrency", 0, "argon2id password checks computed at once (default GOMAXPROCS); a sign-in finding none free within 1 s answers 503")
 	f.BoolVar(&cfg.Limits.ExemptLoopback, "limit-exempt-loopback", os.Getenv("RISKZONE_LIMIT_EXEMPT_LOOPBACK") == "1", "exempt clients on loopback from the per-address rate limits, e.g. for a local benchmark (env RISKZONE_LIMIT_EXEMPT_LOOPBACK=1); a proxy on the same machine belongs in --trusted-proxies")
 	f.StringSliceVar(&cfg.Limits.TrustedProxies, "trusted-proxies", splitEnv("RISKZONE_TRUSTED_PROXIES"), "CIDRs of load balancers/CDNs whose X-Forwarded-For names the client (env RISKZONE_TRUSTED_PROXIES, comma-separated)")
+	streamFlags(f, &cfg.Streams)
 	f.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time to read a request's headers")
 	f.DurationVar(&cfg.ReadTimeout, "read-timeout", 2*time.Minute, "time to read a whole request")
 	f.DurationVar(&cfg.WriteTimeout, "write-timeout", 10*time.Minute, "time to write a whole answer")
@@ -135,6 +140,40 @@ func (l limitFlags) apply(cfg *server.Config) error {
 	}
 	cfg.Tiles.CacheBytes = l.tileCacheMB << 20
 	return nil
+}
+
+// streamFlags are the bounds of the anonymous public streams (exports, OGC
+// items; docs/operations.md, "Public streams").
+func streamFlags(f *pflag.FlagSet, c *server.StreamConfig) {
+	f.IntVar(&c.PoolSize, "public-pool-size", envInt("RISKZONE_PUBLIC_POOL_SIZE", 8), "database connections of the pool, apart from the main one, that anonymous exports and OGC items read (env RISKZONE_PUBLIC_POOL_SIZE)")
+	f.DurationVar(&c.StatementTimeout, "public-statement-timeout", envDuration("RISKZONE_PUBLIC_STATEMENT_TIMEOUT", 30*time.Second), "statement_timeout of the public pool: a longer anonymous query answers 503, a longer download is cut (env RISKZONE_PUBLIC_STATEMENT_TIMEOUT)")
+	f.IntVar(&c.Exports, "public-exports", envInt("RISKZONE_PUBLIC_EXPORTS", 4), "anonymous exports running at once across all clients; over it 429 (env RISKZONE_PUBLIC_EXPORTS)")
+	f.IntVar(&c.Items, "public-items", envInt("RISKZONE_PUBLIC_ITEMS", 4), "anonymous OGC API items requests running at once across all clients; over it 429 (env RISKZONE_PUBLIC_ITEMS)")
+	f.IntVar(&c.PerAddress, "public-streams-per-address", envInt("RISKZONE_PUBLIC_STREAMS_PER_ADDRESS", 2), "anonymous exports and items one client address may run at once; over it 429 (env RISKZONE_PUBLIC_STREAMS_PER_ADDRESS)")
+}
+
+// checkStreamFlags refuses bounds that would mean "no bound".
+func checkStreamFlags(c server.StreamConfig) error {
+	if c.PoolSize < 1 || c.Exports < 1 || c.Items < 1 || c.PerAddress < 1 || c.StatementTimeout < time.Millisecond {
+		return fmt.Errorf("--public-pool-size, --public-exports, --public-items and --public-streams-per-address must be 1 or more, --public-statement-timeout at least 1ms")
+	}
+	return nil
+}
+
+// envInt reads an integer from the environment, or def.
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+// envDuration reads a duration (e.g. 30s) from the environment, or def.
+func envDuration(key string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
 }
 
 // envFloat reads a number from the environment, or def.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +25,11 @@ const VersionTable = "schema_version"
 // Store is the database handle shared by the domain and the server.
 type Store struct {
 	Pool *pgxpool.Pool
+
+	// mu guards children: the pools OpenPublic made beside this one,
+	// closed with it.
+	mu       sync.Mutex
+	children []*Store
 }
 
 // Open connects to the database at dsn and checks that it answers within
@@ -55,8 +61,30 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return &Store{Pool: pool}, nil
 }
 
-// Close releases the pool.
-func (s *Store) Close() { s.Pool.Close() }
+// Close releases the pool and the public pools made from it.
+func (s *Store) Close() {
+	s.mu.Lock()
+	children := s.children
+	s.children = nil
+	s.mu.Unlock()
+	for _, c := range children {
+		c.Close()
+	}
+	s.Pool.Close()
+}
+
+// Reset closes the idle connections of the pool and of the public pools
+// made from it (and the busy ones when released), so that new sessions
+// pick up changed database settings.
+func (s *Store) Reset() {
+	s.mu.Lock()
+	children := s.children
+	s.mu.Unlock()
+	for _, c := range children {
+		c.Reset()
+	}
+	s.Pool.Reset()
+}
 
 // MaskURL hides the password of a database URL so it can be printed.
 func MaskURL(dsn string) string {
