@@ -21,45 +21,21 @@ var ContactCSVColumns = []string{"contact_no", "county_id", "kind", "case_no", "
 // for identification times written without an offset. Errors name the
 // line and column.
 func ParseContactsCSV(r io.Reader, county int64, loc *time.Location, maxRows int) ([]NewContact, error) {
-	cr, get, err := openCSV(r, ContactCSVColumns, "contact_no", "kind", "identified_at")
-	if err != nil {
-		return nil, err
-	}
-	var out []NewContact
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, Errorf(ErrInvalid, "CSV: %v", err)
-		}
-		line, _ := cr.FieldPos(0)
-		if len(out) >= maxRows {
-			return nil, Errorf(ErrTooLarge, "CSV has more than %d rows", maxRows)
-		}
-		bad := func(name string, err error) error {
-			return Errorf(ErrInvalid, "CSV line %d, column %s: %v", line, name, err)
-		}
-		c := NewContact{ContactNo: get(rec, "contact_no"), CountyID: county, Kind: get(rec, "kind"), CaseNo: get(rec, "case_no"),
-			ViaContactNo: get(rec, "via_contact_no"), LastExposure: get(rec, "last_exposure_date")}
-		if v := get(rec, "county_id"); v != "" {
-			if c.CountyID, err = strconv.ParseInt(v, 10, 64); err != nil {
-				return nil, bad("county_id", err)
+	return parseCSV(r, csvTable{known: ContactCSVColumns, required: []string{"contact_no", "kind", "identified_at"}, max: maxRows, what: "contacts"},
+		func(row csvRow) (NewContact, error) {
+			c := NewContact{ContactNo: row.get("contact_no"), CountyID: county, Kind: row.get("kind"), CaseNo: row.get("case_no"),
+				ViaContactNo: row.get("via_contact_no"), LastExposure: row.get("last_exposure_date")}
+			var err error
+			if v := row.get("county_id"); v != "" {
+				if c.CountyID, err = strconv.ParseInt(v, 10, 64); err != nil {
+					return c, row.bad("county_id", err)
+				}
 			}
-		}
-		if c.IdentifiedAt, err = parseLocalTime(get(rec, "identified_at"), loc); err != nil {
-			return nil, bad("identified_at", err)
-		}
-		if err := residenceFromCSV(rec, get, bad, &c.Residence); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, Errorf(ErrInvalid, "CSV has a header but no contacts")
-	}
-	return out, nil
+			if c.IdentifiedAt, err = parseLocalTime(row.get("identified_at"), loc); err != nil {
+				return c, row.bad("identified_at", err)
+			}
+			return c, residenceFromCSV(row, &c.Residence)
+		})
 }
 
 // parseLocalTime reads RFC 3339, or a wall-clock "YYYY-MM-DD HH:MM[:SS]"

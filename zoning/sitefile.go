@@ -1,7 +1,6 @@
 package zoning
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -16,53 +15,35 @@ var SiteCSVColumns = []string{"name", "county_id", "address", "rooms", "occupied
 // ParseSitesCSV reads sites from CSV with a header row; county is used when
 // the file has no county_id column.
 func ParseSitesCSV(r io.Reader, county int64, maxRows int) ([]NewSite, error) {
-	cr, get, err := openCSV(r, SiteCSVColumns, "name", "rooms", "lon", "lat")
-	if err != nil {
-		return nil, err
-	}
-	var out []NewSite
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, Errorf(ErrInvalid, "CSV: %v", err)
-		}
-		line, _ := cr.FieldPos(0)
-		if len(out) >= maxRows {
-			return nil, Errorf(ErrTooLarge, "CSV has more than %d rows", maxRows)
-		}
-		s := NewSite{CountyID: county, Name: get(rec, "name"), Address: get(rec, "address")}
-		for _, f := range []struct {
-			name string
-			dst  *int
-		}{{"rooms", &s.Rooms}, {"occupied", &s.Occupied}, {"staff", &s.Staff}} {
-			if v := get(rec, f.name); v != "" {
-				if *f.dst, err = strconv.Atoi(v); err != nil {
-					return nil, Errorf(ErrInvalid, "CSV line %d, column %s: want a whole number, got %q", line, f.name, v)
+	return parseCSV(r, csvTable{known: SiteCSVColumns, required: []string{"name", "rooms", "lon", "lat"}, max: maxRows, what: "sites"},
+		func(row csvRow) (NewSite, error) {
+			s := NewSite{CountyID: county, Name: row.get("name"), Address: row.get("address")}
+			var err error
+			for _, f := range []struct {
+				name string
+				dst  *int
+			}{{"rooms", &s.Rooms}, {"occupied", &s.Occupied}, {"staff", &s.Staff}} {
+				if v := row.get(f.name); v != "" {
+					if *f.dst, err = strconv.Atoi(v); err != nil {
+						return s, row.bad(f.name, fmt.Errorf("want a whole number, got %q", v))
+					}
 				}
 			}
-		}
-		if v := get(rec, "county_id"); v != "" {
-			if s.CountyID, err = strconv.ParseInt(v, 10, 64); err != nil {
-				return nil, Errorf(ErrInvalid, "CSV line %d, column county_id: want a whole number, got %q", line, v)
+			if v := row.get("county_id"); v != "" {
+				if s.CountyID, err = strconv.ParseInt(v, 10, 64); err != nil {
+					return s, row.bad("county_id", fmt.Errorf("want a whole number, got %q", v))
+				}
 			}
-		}
-		for _, f := range []struct {
-			name string
-			dst  *float64
-		}{{"lon", &s.Lon}, {"lat", &s.Lat}} {
-			if *f.dst, err = strconv.ParseFloat(get(rec, f.name), 64); err != nil {
-				return nil, Errorf(ErrInvalid, "CSV line %d, column %s: want a number, got %q", line, f.name, get(rec, f.name))
+			for _, f := range []struct {
+				name string
+				dst  *float64
+			}{{"lon", &s.Lon}, {"lat", &s.Lat}} {
+				if *f.dst, err = strconv.ParseFloat(row.get(f.name), 64); err != nil {
+					return s, row.bad(f.name, fmt.Errorf("want a number, got %q", row.get(f.name)))
+				}
 			}
-		}
-		out = append(out, s)
-	}
-	if len(out) == 0 {
-		return nil, Errorf(ErrInvalid, "CSV has a header but no sites")
-	}
-	return out, nil
+			return s, nil
+		})
 }
 
 // ParseSitesGeoJSON reads sites from a GeoJSON FeatureCollection of points
