@@ -97,6 +97,14 @@ func (o *ogcAPI) openAPIDoc(c echo.Context) map[string]any {
 			"400": errResp, "404": errResp,
 		}
 	}
+	// streamed adds what an anonymous stream may answer besides
+	// (server/streams.go): too many streams at once, or a query past the
+	// public pool's statement_timeout.
+	streamed := func(r map[string]any) map[string]any {
+		r["429"] = map[string]any{"description": "too many public streams at once (per kind or per address); retry after Retry-After seconds", "content": errResp["content"]}
+		r["503"] = map[string]any{"description": "the query took longer than the public statement timeout; retry later or page with a smaller limit", "content": errResp["content"]}
+		return r
+	}
 	// login answers what a restricted operation may answer besides.
 	login := func(r map[string]any) map[string]any {
 		out := map[string]any{"401": map[string]any{"description": "the API token or the session is not valid (expired, revoked or unknown)",
@@ -129,7 +137,7 @@ func (o *ogcAPI) openAPIDoc(c echo.Context) map[string]any {
 			ok("JSON schema", mimeSchemaJSON)),
 		"/collections/{collectionId}/items": get("getFeatures", "features, a page at a time (keyset cursor)", securityPublic,
 			with([]map[string]any{collParam}, itemParams...),
-			ok("a GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links", mimeGeoJSON)),
+			streamed(ok("a GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links", mimeGeoJSON))),
 		"/collections/{collectionId}/items/{featureId}": get("getFeature", "one feature", securityPublic,
 			[]map[string]any{collParam, featureParam, crsParam, fParam}, ok("a GeoJSON Feature", mimeGeoJSON)),
 	}
