@@ -28,7 +28,8 @@ func TestRuleSetAssignmentAPI(t *testing.T) {
 	for _, r := range list.RuleSets {
 		byID[r.ID] = r
 	}
-	if r := byID["2022-11"]; !r.Default || len(r.Counties) != 1 || r.Counties[0] != county || r.CleanDays != 5 {
+	if r := byID["2022-11"]; !r.Default || len(r.Counties) != 1 || r.Counties[0] != county || r.CleanDays != 5 ||
+		r.QuarantineRoomsPer10k != 20 || r.QuarantineRoomsPerStaff != 10 || r.ClosedLoop != zoning.DefaultClosedLoopLimits {
 		t.Fatalf("2022-11 listed as %+v", r)
 	}
 	if r := byID["2022-06"]; r.Default || len(r.Levels) != 3 || r.CleanDays != 7 || len(r.Counties) != 0 {

@@ -30,6 +30,13 @@ type RuleSet struct {
 	// Enlargement bounds how far the engine enlarges a spread cluster
 	// (rule_sets.enlargement; zero fields are the defaults).
 	Enlargement EnlargementBounds `json:"enlargement"`
+	// ClosedLoop are the limits of the contacts' four steps
+	// (rule_sets.closed_loop); QuarantineRoomsPer10k the rooms a county
+	// keeps per 10,000 residents; QuarantineRoomsPerStaff the rooms one
+	// site worker looks after.
+	ClosedLoop              ClosedLoopLimits `json:"closed_loop"`
+	QuarantineRoomsPer10k   int              `json:"quarantine_rooms_per_10k"`
+	QuarantineRoomsPerStaff int              `json:"quarantine_rooms_per_staff"`
 }
 
 // StaffRequired is the number of workers a zone of the given population

@@ -261,15 +261,20 @@ func versionGeom(ctx context.Context, tx pgx.Tx, id int64, version int) ([]byte,
 
 func loadRuleSet(ctx context.Context, q querier, id string) (zoning.RuleSet, error) {
 	var r zoning.RuleSet
-	var levels []byte
-	err := q.QueryRow(ctx, `SELECT id, name, edition, levels, clean_days, screening_required, staff_ratio, finest_granularity, default_level
+	var levels, loop []byte
+	err := q.QueryRow(ctx, `SELECT id, name, edition, levels, clean_days, screening_required, staff_ratio, finest_granularity, default_level,
+			closed_loop, quarantine_rooms_per_10k, quarantine_rooms_per_staff
 		FROM rule_sets WHERE id = $1`, id).Scan(&r.ID, &r.Name, &r.Edition, &levels, &r.CleanDays, &r.ScreeningRequired,
-		&r.StaffRatio, &r.FinestGranularity, &r.DefaultLevel)
+		&r.StaffRatio, &r.FinestGranularity, &r.DefaultLevel, &loop, &r.QuarantineRoomsPer10k, &r.QuarantineRoomsPerStaff)
 	if err != nil {
 		return r, fmt.Errorf("load rule set %s: %w", id, err)
 	}
 	if err := json.Unmarshal(levels, &r.Levels); err != nil {
 		return r, fmt.Errorf("rule set %s levels: %w", id, err)
+	}
+	if r.ClosedLoop, err = zoning.ParseClosedLoopLimits(loop); err != nil {
+		// A stored set that does not parse is the operator's fault, not the caller's.
+		return r, fmt.Errorf("rule set %s closed_loop: %s", id, zoning.Message(err))
 	}
 	return r, nil
 }
