@@ -238,19 +238,26 @@ const DefaultRoomsPerStaff = 10
 // QuarantineNeed is what a proposal or zone asks of the quarantine sites:
 // its residents and the staff it needs (≥ 1/10), the contacts registered
 // for its cases, the rooms the ones still without a site need and the
-// staff those rooms need, beside the nearest sites with free rooms.
+// staff those rooms need (with the contacts expected of its cases that
+// have none registered yet), beside the nearest sites with free rooms.
 type QuarantineNeed struct {
-	Residents      int          `json:"residents"`
-	StaffRequired  int          `json:"staff_required"`
-	Cases          int          `json:"cases"`
-	Contacts       int          `json:"contacts"`
-	Placed         int          `json:"placed"`
-	RoomsNeeded    int          `json:"rooms_needed"`
-	SiteStaffNeed  int          `json:"site_staff_needed"`
-	RoomsPerStaff  int          `json:"rooms_per_staff"`
-	Sites          []SiteOption `json:"sites"`
-	FreeNearby     int          `json:"free_rooms_nearby"`
-	RoomsShortfall int          `json:"rooms_shortfall"`
+	Residents     int `json:"residents"`
+	StaffRequired int `json:"staff_required"`
+	Cases         int `json:"cases"`
+	Contacts      int `json:"contacts"`
+	Placed        int `json:"placed"`
+	// Expected estimates the contacts still to come: the zone's cases
+	// with none registered yet, times the county's contacts per case so
+	// far (ContactsPerCase; 0 before any contact is registered).
+	Expected        int          `json:"expected_contacts"`
+	ContactsPerCase float64      `json:"contacts_per_case"`
+	CasesWithout    int          `json:"cases_without_contacts"`
+	RoomsNeeded     int          `json:"rooms_needed"`
+	SiteStaffNeed   int          `json:"site_staff_needed"`
+	RoomsPerStaff   int          `json:"rooms_per_staff"`
+	Sites           []SiteOption `json:"sites"`
+	FreeNearby      int          `json:"free_rooms_nearby"`
+	RoomsShortfall  int          `json:"rooms_shortfall"`
 }
 
 // SiteOption is a site that can take contacts, and how far it is.
@@ -261,7 +268,8 @@ type SiteOption struct {
 
 // Complete fills the derived figures from the counts and the sites.
 func (q *QuarantineNeed) Complete() {
-	q.RoomsNeeded = max(0, q.Contacts-q.Placed)
+	q.Expected = int(math.Round(float64(q.CasesWithout) * q.ContactsPerCase))
+	q.RoomsNeeded = max(0, q.Contacts-q.Placed) + q.Expected
 	if q.RoomsPerStaff <= 0 {
 		q.RoomsPerStaff = DefaultRoomsPerStaff
 	}

@@ -16,7 +16,8 @@ const MaxSiteOptions = 5
 // QuarantineNeed answers what proposal or zone id (kind "proposal" or
 // "zone": the current version) asks of the quarantine sites of its county.
 // The contacts counted are those registered for the cases living in its
-// buildings or units, and the secondary contacts of those.
+// buildings or units, and the secondary contacts of those; its cases with
+// none registered yet are expected to bring the county's mean so far.
 func (ss Sites) QuarantineNeed(ctx context.Context, kind string, id int64) (zoning.QuarantineNeed, error) {
 	var from string
 	switch kind {
@@ -36,12 +37,17 @@ func (ss Sites) QuarantineNeed(ctx context.Context, kind string, id int64) (zoni
 		           AND (c.residence_building_id = ANY (a.building_ids) OR c.residence_unit_id = ANY (a.unit_ids))),
 		     m AS (SELECT t.id, t.site_id FROM contacts t WHERE t.case_id IN (SELECT id FROM k)),
 		     n AS (SELECT t.id, t.site_id FROM contacts t WHERE t.via_contact_id IN (SELECT id FROM m)),
-		     allc AS (SELECT * FROM m UNION ALL SELECT * FROM n)
+		     allc AS (SELECT * FROM m UNION ALL SELECT * FROM n),
+		     -- the county's contacts (close and secondary) per case that has any
+		     cc AS (SELECT t.id, coalesce(t.case_id, v.case_id) AS case_id FROM contacts t
+		            LEFT JOIN contacts v ON v.id = t.via_contact_id, a WHERE t.county_id = a.county_id)
 		SELECT a.county_id, a.population, a.staff_required, (SELECT count(*) FROM k)::int,
 			(SELECT count(*) FROM allc)::int, (SELECT count(*) FROM allc WHERE site_id IS NOT NULL)::int,
+			(SELECT count(*) FROM k WHERE NOT EXISTS (SELECT 1 FROM contacts t WHERE t.case_id = k.id))::int,
+			coalesce((SELECT count(*)::float8 / nullif(count(DISTINCT case_id), 0) FROM cc), 0),
 			(SELECT r.quarantine_rooms_per_staff FROM admin_areas x JOIN rule_sets r
 			   ON r.id = coalesce(x.rule_set_id, (SELECT id FROM rule_sets WHERE is_default)) WHERE x.id = a.county_id)
-		FROM a`, id).Scan(&county, &q.Residents, &q.StaffRequired, &q.Cases, &q.Contacts, &q.Placed, &q.RoomsPerStaff)
+		FROM a`, id).Scan(&county, &q.Residents, &q.StaffRequired, &q.Cases, &q.Contacts, &q.Placed, &q.CasesWithout, &q.ContactsPerCase, &q.RoomsPerStaff)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return zoning.QuarantineNeed{}, zoning.Errorf(zoning.ErrNotFound, "no %s with id %d", kind, id)
 	}

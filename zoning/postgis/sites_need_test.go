@@ -64,4 +64,12 @@ func TestQuarantineNeedOfAZone(t *testing.T) {
 	if p, err := ss.QuarantineNeed(ctx, "proposal", *z.ProposalID); err != nil || p.Contacts != 4 {
 		t.Fatalf("the zone's proposal: %+v %v", p, err)
 	}
+	// A third case in the zone, none of its contacts registered yet: the
+	// county's 5 contacts of 3 cases so far make 2 expected, so 3 + 2 rooms.
+	e.addCase(e.at(0, 0), 1, "2022-11-20")
+	q, err = ss.QuarantineNeed(ctx, "zone", z.ID)
+	if err != nil || q.Cases != 3 || q.CasesWithout != 1 || q.ContactsPerCase < 1.66 || q.ContactsPerCase > 1.67 || q.Expected != 2 ||
+		q.RoomsNeeded != 5 || q.RoomsShortfall != 3 {
+		t.Fatalf("need with a case of no registered contact: %+v %v", q, err)
+	}
 }

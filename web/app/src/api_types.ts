@@ -212,6 +212,7 @@ export interface SiteOption extends Site { distance_m: number }
 /** zoning.QuarantineNeed: what a zone asks of the quarantine sites. */
 export interface QuarantineNeed {
   residents: number; staff_required: number; cases: number; contacts: number; placed: number; rooms_needed: number;
+  expected_contacts: number; contacts_per_case: number; cases_without_contacts: number;
   site_staff_needed: number; rooms_per_staff: number; sites: SiteOption[] | null; free_rooms_nearby: number; rooms_shortfall: number;
 }
 /** zoning.Entrance: a way into a compound. */

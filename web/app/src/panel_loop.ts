@@ -54,7 +54,9 @@ function render(): string {
   const title = L.zone ? `${t('zoneNeed')}: ${S.zone?.current.name ?? ''}` : `${t('proposalNeed')} #${L.proposal}`;
   const need = n && (L.zone ? L.zone === S.zone?.id : L.proposal === S.selProposal?.id) ? `<h3>${esc(title)}</h3>
     <dl class="nums" data-testid="zone-need"><dt>${esc(t('population'))}</dt><dd>${fmt(n.residents)}</dd><dt>${esc(t('staff'))}</dt><dd>${fmt(n.staff_required)}</dd>
-    <dt>${esc(t('contacts'))}</dt><dd>${fmt(n.contacts)}</dd><dt>${esc(t('roomsNeeded'))}</dt><dd>${fmt(n.rooms_needed)}</dd>
+    <dt>${esc(t('contacts'))}</dt><dd>${fmt(n.contacts)}</dd>
+    <dt>${esc(t('expectedContacts'))}</dt><dd title="${esc(t('expectedHint', { n: n.cases_without_contacts, r: n.contacts_per_case.toFixed(1) }))}">${fmt(n.expected_contacts)}</dd>
+    <dt>${esc(t('roomsNeeded'))}</dt><dd>${fmt(n.rooms_needed)}</dd>
     <dt>${esc(t('siteStaff'))}</dt><dd>${fmt(n.site_staff_needed)}</dd><dt>${esc(t('shortfall'))}</dt><dd>${fmt(n.rooms_shortfall)}</dd></dl>
     <ul>${(n.sites ?? []).map((o) => `<li>${esc(o.name)} · ${esc(t('free'))} ${fmt(o.free)} · ${fmt(Math.round(o.distance_m))} m</li>`).join('')}</ul>
     <h3>${esc(t('compounds'))}</h3><ul data-testid="compounds">${L.compounds.map((c) => `<li><b>${esc(c.name)}</b> · ${esc(t('entrancesOpen', { open: c.open, closed: c.closed }))}
