@@ -78,10 +78,10 @@ demo: migrate
 	@$(BIN) demo --seed $(DEMO_SEED) --buildings $(DEMO_SIZE) --if-empty
 
 run: demo
-	@if [ -z "$$DATABASE_URL" ]; then $(BIN) demo logins >/dev/null; fi
+	@if [ -z "$${DATABASE_URL:-}" ]; then $(BIN) demo logins >/dev/null; fi
 	@echo
 	@echo "  riskzone is serving on http://$(ADDR)/"
-	@if [ -z "$$DATABASE_URL" ]; then echo "  demo logins (password riskzone-demo): admin, expert, expert2, publisher, publisher2"; \
+	@if [ -z "$${DATABASE_URL:-}" ]; then echo "  demo logins (password riskzone-demo): admin, expert, expert2, publisher, publisher2"; \
 	else echo "  DATABASE_URL is set: no demo logins were created (riskzone user add makes accounts)"; fi
 	@echo
 	@$(BIN) serve --addr $(ADDR) --insecure-dev
