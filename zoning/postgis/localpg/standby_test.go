@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +30,7 @@ func standbyTestPrimary(t *testing.T, log *bytes.Buffer) *Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	lockStandbyPorts(t, shared.Port)
 	dir := filepath.Join(filepath.Dir(shared.DataDir), "standbytest")
 	c := &Config{RepoRoot: root, DataDir: filepath.Join(dir, "postgres"), RunDir: filepath.Join(dir, "run"),
 		Port: shared.Port + 1, Log: log, ExtensionDir: shared.ExtensionDir}
@@ -50,6 +53,21 @@ func standbyTestPrimary(t *testing.T, log *bytes.Buffer) *Config {
 		t.Fatalf("start primary: %v\n%s", err, log)
 	}
 	return c
+}
+
+// lockStandbyPorts holds the ports above RISKZONE_PG_PORT for the test: the
+// standby test of cmd/riskzone (cluster.sh STANDBYS) uses them too, and go
+// test runs packages at once.
+func lockStandbyPorts(t *testing.T, port int) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), fmt.Sprintf("riskzone-standby-ports-%d.lock", port)), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
 }
 
 // killCluster stops whatever postmaster runs from dataDir without waiting
