@@ -240,6 +240,7 @@ func (c *Config) CreateStandby(ctx context.Context, name string, port int) (*Sta
 	if err := run(serverCmd(ctx, filepath.Join(bin, "pg_basebackup"), "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port),
 		"-U", ReplicationRole, "-D", s.DataDir, "-R", "-X", "stream", "-C", "-S", s.SlotName(), "-c", "fast", "--no-password")); err != nil {
 		_ = os.RemoveAll(s.DataDir)
+		_ = os.RemoveAll(s.RunDir)
 		_ = c.dropSlot(ctx, bin, s.SlotName())
 		return nil, fmt.Errorf("base backup for standby %s: %w", name, err)
 	}

@@ -276,8 +276,37 @@ func TestStandbyRefusesBadRequests(t *testing.T) {
 	if err != nil || len(all) != 1 || all[0].Name != "s1" {
 		t.Fatalf("standbys after the refusals: %v, %v; want s1 only", all, err)
 	}
+
+	// A standby whose folder was deleted by hand leaves its slot behind; a
+	// new standby of that name takes the slot over rather than failing.
+	primary := connect(t, ctx, c.URL())
+	killCluster(s1.DataDir)
+	if err := os.RemoveAll(s1.DataDir); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var active bool
+		if err := primary.QueryRow(ctx, "SELECT active FROM pg_replication_slots WHERE slot_name = $1", s1.SlotName()).Scan(&active); err != nil {
+			t.Fatalf("the slot of the deleted standby: %v", err)
+		}
+		if !active {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the killed standby's slot stayed active for 30 s")
+		}
+		time.Sleep(20 * time.Millisecond) // polling the slot's state, not waiting a guess
+	}
+	if _, err := c.CreateStandby(ctx, "s1", 0); err != nil {
+		t.Fatalf("create over a leftover slot: %v\n%s", err, &log)
+	}
 	if err := c.RemoveStandby(ctx, "s1"); err != nil {
 		t.Fatal(err)
+	}
+	var slots int
+	if err := primary.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots").Scan(&slots); err != nil || slots != 0 {
+		t.Fatalf("%d replication slots after remove (%v); want none keeping WAL", slots, err)
 	}
 }
 
