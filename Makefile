@@ -107,11 +107,13 @@ bench: db-start
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # cluster: several replicas on one database, on loopback ports, behind
-# nothing (docs/operations.md); REPLICAS and BASE_PORT choose how many and where.
+# nothing (docs/operations.md); REPLICAS and BASE_PORT choose how many and where;
+# STANDBYS=1|2 starts that many hot standbys of the managed cluster beside them.
 REPLICAS   ?= 3
 BASE_PORT  ?= 8081
+STANDBYS   ?= 0
 cluster: demo
-	@REPLICAS=$(REPLICAS) BASE_PORT=$(BASE_PORT) BIN=$(BIN) scripts/cluster.sh start
+	@REPLICAS=$(REPLICAS) BASE_PORT=$(BASE_PORT) STANDBYS=$(STANDBYS) BIN=$(BIN) scripts/cluster.sh start
 
 cluster-stop:
 	@scripts/cluster.sh stop
@@ -132,7 +134,7 @@ FUZZ_TARGETS := ./server:FuzzGeometryJSON ./server:FuzzZoneEditPayload ./server:
   ./geo/osm:FuzzRead ./geo/geojson:FuzzReader \
   ./zoning:FuzzParseCasesCSV ./zoning:FuzzParseRule ./zoning:FuzzParseEnlargementBounds ./zoning:FuzzLoadTimeZone \
   ./zoning:FuzzParseContactsCSV ./zoning:FuzzParseClosedLoopLimits ./zoning:FuzzParseSites \
-  ./server:FuzzOutboundCheck ./tiles:FuzzOriginOf
+  ./server:FuzzOutboundCheck ./tiles:FuzzOriginOf ./zoning/postgis/localpg:FuzzValidStandbyName
 fuzz: db-start
 	@for pf in $(FUZZ_TARGETS); do p=$${pf%%:*}; f=$${pf##*:}; echo "== $$p $$f"; \
 	  $(GO) test $$p -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done

@@ -319,6 +319,7 @@ func (a *app) dbCmd() *cobra.Command {
 			return nil
 		}),
 	})
+	db.AddCommand(a.standbyCmd())
 	for _, c := range db.Commands() {
 		if c.Name() == "url" {
 			c.Flags().BoolVar(&migrations, "migrations", false, "print the migration login's URL instead")

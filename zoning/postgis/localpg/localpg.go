@@ -324,17 +324,26 @@ func (c *Config) Start(ctx context.Context) error {
 		if portBusy(c.Port) {
 			return fmt.Errorf("port 127.0.0.1:%d is taken by another server: stop it, or set RISKZONE_PG_PORT to a free port", c.Port)
 		}
-		fmt.Fprintf(c.Log, "riskzone: starting PostgreSQL in %s on 127.0.0.1:%d\n", c.DataDir, c.Port)
-		logFile := filepath.Join(c.RunDir, "postgres.log")
-		opts := fmt.Sprintf("-p %d -k %s", c.Port, c.socketDir())
-		if err := run(serverCmd(ctx, filepath.Join(bin, "pg_ctl"), "-D", c.DataDir, "-l", logFile, "-w", "-t", "60", "-o", opts, "start")); err != nil {
-			return fmt.Errorf("start PostgreSQL (log: %s): %w", logFile, err)
+		if err := c.startServer(ctx, bin); err != nil {
+			return err
 		}
 	}
 	if err := c.ensureRoles(ctx, bin); err != nil {
 		return err
 	}
 	return c.createDatabase(ctx, bin, DBName)
+}
+
+// startServer starts the postmaster of the data folder with pg_ctl and waits
+// until it accepts connections (a standby: until it is consistent).
+func (c *Config) startServer(ctx context.Context, bin string) error {
+	fmt.Fprintf(c.Log, "riskzone: starting PostgreSQL in %s on 127.0.0.1:%d\n", c.DataDir, c.Port)
+	logFile := filepath.Join(c.RunDir, "postgres.log")
+	opts := fmt.Sprintf("-p %d -k %s", c.Port, c.socketDir())
+	if err := run(serverCmd(ctx, filepath.Join(bin, "pg_ctl"), "-D", c.DataDir, "-l", logFile, "-w", "-t", "60", "-o", opts, "start")); err != nil {
+		return fmt.Errorf("start PostgreSQL (log: %s): %w", logFile, err)
+	}
+	return nil
 }
 
 // ensureRoles creates the owner role (NOLOGIN) and the app role (LOGIN,
@@ -395,6 +404,11 @@ func (c *Config) initdb(ctx context.Context, bin string) error {
 		"synchronous_commit = off",
 		"max_wal_size = 2GB",
 		"timezone = 'UTC'",
+		"# standbys (riskzone db standby) stream over loopback; these are the",
+		"# PostgreSQL 15 defaults, written out so that they are not lowered by accident",
+		"wal_level = replica",
+		"max_wal_senders = 10",
+		"max_replication_slots = 10",
 		"",
 	}, "\n")
 	f, err := os.OpenFile(filepath.Join(c.DataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
