@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/workers"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
@@ -28,7 +29,7 @@ func TestClosedLoopAlerts(t *testing.T) {
 	const secret = "command-centre-secret-0123"
 	cc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := VerifyWebhook(secret, r.Header, body, time.Now(), 5*time.Minute); err != nil {
+		if err := workers.VerifyWebhook(secret, r.Header, body, time.Now(), 5*time.Minute); err != nil {
 			t.Errorf("alert signature: %v", err)
 		}
 		mu.Lock()
@@ -41,7 +42,7 @@ func TestClosedLoopAlerts(t *testing.T) {
 		bodies = append(bodies, body)
 	}))
 	defer cc.Close()
-	e := newTestEnv(t, Config{Now: clock, Alerts: AlertConfig{URL: cc.URL + "/alerts", Secret: secret}}, nil)
+	e := newTestEnv(t, Config{Now: clock, Alerts: workers.AlertConfig{URL: cc.URL + "/alerts", Secret: secret}}, nil)
 	seedCounty(t, e)
 	ctx := context.Background()
 	if _, err := e.store.Pool.Exec(ctx, `INSERT INTO cases (case_no, county_id, kind, report_date, residence_building_id) VALUES ('C1', 1, 'confirmed', '2022-11-21', 1)`); err != nil {
@@ -58,15 +59,15 @@ func TestClosedLoopAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newAlertWorker(e.srv)
-	w.once(ctx) // raises 4, the delivery fails
+	w := e.srv.alertWorker()
+	w.Once(ctx) // raises 4, the delivery fails
 	var attempts int
 	var lastErr string
 	if err := e.store.Pool.QueryRow(ctx, `SELECT max(attempts), max(last_error) FROM contact_alerts`).Scan(&attempts, &lastErr); err != nil ||
 		attempts != 1 || !strings.Contains(lastErr, "503") {
 		t.Fatalf("after a failed delivery: attempts %d, error %q (%v)", attempts, lastErr, err)
 	}
-	w.once(ctx) // not due again yet: nothing sent
+	w.Once(ctx) // not due again yet: nothing sent
 	mu.Lock()
 	sent := len(bodies)
 	mu.Unlock()
@@ -76,8 +77,8 @@ func TestClosedLoopAlerts(t *testing.T) {
 	if _, err := e.store.Pool.Exec(ctx, `UPDATE contact_alerts SET next_attempt_at = $1`, now.Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	w.once(ctx)
-	w.once(ctx) // delivered alerts are not sent twice
+	w.Once(ctx)
+	w.Once(ctx) // delivered alerts are not sent twice
 	mu.Lock()
 	got := bodies
 	mu.Unlock()
@@ -122,7 +123,7 @@ func jsonID(id int64) string { b, _ := json.Marshal(id); return string(b) }
 // serve at start.
 func TestAlertConfigChecked(t *testing.T) {
 	base := Config{InsecureDev: true}
-	for name, a := range map[string]AlertConfig{
+	for name, a := range map[string]workers.AlertConfig{
 		"short secret": {URL: "https://cc.example.gov.cn/alerts", Secret: "short"},
 		"ftp":          {URL: "ftp://cc.example.gov.cn/alerts", Secret: "0123456789abcdef"},
 	} {
@@ -133,7 +134,7 @@ func TestAlertConfigChecked(t *testing.T) {
 		}
 	}
 	cfg := base
-	cfg.Alerts = AlertConfig{URL: "https://cc.example.gov.cn/alerts", Secret: "0123456789abcdef"}
+	cfg.Alerts = workers.AlertConfig{URL: "https://cc.example.gov.cn/alerts", Secret: "0123456789abcdef"}
 	if err := CheckConfig(cfg); err != nil {
 		t.Errorf("a good alert webhook: %v", err)
 	}

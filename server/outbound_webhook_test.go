@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/workers"
 	"github.com/riskzone/riskzone/zoning"
 )
 
@@ -53,10 +54,10 @@ func TestWebhookDeliveryRefusedToLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newDeliveryWorker(e.store, e.srv.log, WebhookConfig{MaxAttempts: 1, Poll: 50 * time.Millisecond, Timeout: 2 * time.Second}, "", strict)
+	w := workers.NewDeliveries(e.store, e.srv.log, workers.WebhookConfig{MaxAttempts: 1, Poll: 50 * time.Millisecond, Timeout: 2 * time.Second}, "", strict.client)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { w.run(ctx); close(done) }()
+	go func() { w.Run(ctx); close(done) }()
 	waitState(t, e.store, outboxID, "dead")
 	cancel()
 	<-done

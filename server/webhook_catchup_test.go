@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/workers"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
@@ -36,12 +37,12 @@ func newAgency(t *testing.T) *agency {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if a.offline.Load() {
-			a.tried[id] = r.Header.Get(HeaderIdempotencyKey)
+			a.tried[id] = r.Header.Get(workers.HeaderIdempotencyKey)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
 		a.got = append(a.got, id)
-		a.keys[id] = r.Header.Get(HeaderIdempotencyKey)
+		a.keys[id] = r.Header.Get(workers.HeaderIdempotencyKey)
 		w.WriteHeader(http.StatusOK)
 	}))
 	t.Cleanup(a.Close)
@@ -107,7 +108,7 @@ func TestWebhookCatchUpAfterOutage(t *testing.T) {
 		}
 		return n.ID
 	}
-	startWorker(t, e, WebhookConfig{BaseDelay: 30 * time.Millisecond, Jitter: 0, MaxAttempts: 2, Poll: 30 * time.Millisecond})
+	startWorker(t, e, workers.WebhookConfig{BaseDelay: 30 * time.Millisecond, Jitter: 0, MaxAttempts: 2, Poll: 30 * time.Millisecond})
 
 	last := publish(1)
 	if got := ag.waitReceived(t, 1); got[0] != last {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/workers"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
@@ -42,7 +43,7 @@ func TestWebhookDeliversInNoticeOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	startWorker(t, e, WebhookConfig{BaseDelay: 100 * time.Millisecond, Jitter: 0, MaxAttempts: 5, Poll: 30 * time.Millisecond})
+	startWorker(t, e, workers.WebhookConfig{BaseDelay: 100 * time.Millisecond, Jitter: 0, MaxAttempts: 5, Poll: 30 * time.Millisecond})
 	var order []int64
 	for len(order) < len(notices)+1 {
 		h := waitHit(t, rc)

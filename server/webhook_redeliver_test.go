@@ -8,17 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/workers"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
 // startWorker runs a delivery worker until the test ends.
-func startWorker(t *testing.T, e *publicEnv, cfg WebhookConfig) {
+func startWorker(t *testing.T, e *publicEnv, cfg workers.WebhookConfig) {
 	t.Helper()
-	w := newDeliveryWorker(e.store, e.srv.log, cfg, "http://riskzone.test", e.srv.out)
+	w := workers.NewDeliveries(e.store, e.srv.log, cfg, "http://riskzone.test", e.srv.out.client)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { w.run(ctx); close(done) }()
+	go func() { w.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 }
 
@@ -63,7 +64,7 @@ func TestWebhookRedeliverDeadDelivery(t *testing.T) {
 		t.Fatalf("the refused redelivery is audited %d times (%v)", refused, err)
 	}
 
-	startWorker(t, e, WebhookConfig{BaseDelay: 50 * time.Millisecond, Jitter: 0, MaxAttempts: 2, Poll: 50 * time.Millisecond})
+	startWorker(t, e, workers.WebhookConfig{BaseDelay: 50 * time.Millisecond, Jitter: 0, MaxAttempts: 2, Poll: 50 * time.Millisecond})
 	first := waitHit(t, rc)
 	waitHit(t, rc)
 	waitState(t, e.store, outboxID, "dead")

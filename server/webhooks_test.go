@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/workers"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/demo"
 	"github.com/riskzone/riskzone/zoning/postgis"
@@ -47,8 +48,8 @@ func newReceiver(t *testing.T, secret string, answer func(n int) int) *receiver 
 		rc.n++
 		n := rc.n
 		rc.mu.Unlock()
-		h := hit{at: time.Now(), key: r.Header.Get(HeaderIdempotencyKey), attempt: r.Header.Get("X-Riskzone-Attempt"), body: body,
-			verified: VerifyWebhook(secret, r.Header, body, time.Now(), 5*time.Minute)}
+		h := hit{at: time.Now(), key: r.Header.Get(workers.HeaderIdempotencyKey), attempt: r.Header.Get("X-Riskzone-Attempt"), body: body,
+			verified: workers.VerifyWebhook(secret, r.Header, body, time.Now(), 5*time.Minute)}
 		h.status = answer(n)
 		if h.status == 0 {
 			rc.hits <- h
@@ -131,7 +132,7 @@ func TestWebhookRetries(t *testing.T) {
 		return http.StatusOK
 	})
 	e, outboxID := webhookEnv(t, rc.URL+"/hook", secret)
-	cfg := WebhookConfig{BaseDelay: 300 * time.Millisecond, MaxDelay: 2 * time.Second, Jitter: 0, MaxAttempts: 5, Poll: 50 * time.Millisecond,
+	cfg := workers.WebhookConfig{BaseDelay: 300 * time.Millisecond, MaxDelay: 2 * time.Second, Jitter: 0, MaxAttempts: 5, Poll: 50 * time.Millisecond,
 		Lease: 5 * time.Second, Timeout: 2 * time.Second}
 	// The delivery has been due for 90 s: the outbox lag says so before the
 	// worker starts.
@@ -146,10 +147,10 @@ func TestWebhookRetries(t *testing.T) {
 	if n := metricValue(t, scrape, `riskzone_outbox_deliveries{state="pending"}`); n != 1 {
 		t.Errorf("%v pending deliveries in the metrics, want 1", n)
 	}
-	w := newDeliveryWorker(e.store, e.srv.log, cfg, "http://riskzone.test", e.srv.out)
+	w := workers.NewDeliveries(e.store, e.srv.log, cfg, "http://riskzone.test", e.srv.out.client)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { w.run(ctx); close(done) }()
+	go func() { w.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	var hits []hit
 	for len(hits) < 3 {
@@ -230,11 +231,11 @@ func TestWebhookResumesAfterKill(t *testing.T) {
 		return http.StatusOK
 	})
 	e, outboxID := webhookEnv(t, rc.URL+"/hook", secret)
-	cfg := WebhookConfig{BaseDelay: 100 * time.Millisecond, Poll: 50 * time.Millisecond, Lease: time.Second, Timeout: 900 * time.Millisecond}
-	first := newDeliveryWorker(e.store, e.srv.log, cfg, "", e.srv.out)
+	cfg := workers.WebhookConfig{BaseDelay: 100 * time.Millisecond, Poll: 50 * time.Millisecond, Lease: time.Second, Timeout: 900 * time.Millisecond}
+	first := workers.NewDeliveries(e.store, e.srv.log, cfg, "", e.srv.out.client)
 	ctx1, kill := context.WithCancel(context.Background())
 	done1 := make(chan struct{})
-	go func() { first.run(ctx1); close(done1) }()
+	go func() { first.Run(ctx1); close(done1) }()
 	h1 := waitHit(t, rc)
 	kill() // the server dies between the notice and its delivery
 	<-done1
@@ -247,10 +248,10 @@ func TestWebhookResumesAfterKill(t *testing.T) {
 	}
 	// A fresh server on the same database.
 	fresh := New(e.srv.cfg, e.store, e.srv.log)
-	second := newDeliveryWorker(fresh.store, fresh.log, cfg, "", e.srv.out)
+	second := workers.NewDeliveries(fresh.store, fresh.log, cfg, "", e.srv.out.client)
 	ctx2, stop := context.WithCancel(context.Background())
 	done2 := make(chan struct{})
-	go func() { second.run(ctx2); close(done2) }()
+	go func() { second.Run(ctx2); close(done2) }()
 	h2 := waitHit(t, rc)
 	waitState(t, e.store, outboxID, "delivered")
 	stop()
@@ -302,10 +303,10 @@ func BenchmarkWebhookFanout(b *testing.B) {
 		SELECT $1, id, gen_random_uuid() FROM subscribers WHERE url LIKE $2 || '%'`, e.story.Notices[0], srv.URL); err != nil {
 		b.Fatal(err)
 	}
-	w := newDeliveryWorker(e.store, e.srv.log, WebhookConfig{Poll: 20 * time.Millisecond}, "", e.srv.out)
+	w := workers.NewDeliveries(e.store, e.srv.log, workers.WebhookConfig{Poll: 20 * time.Millisecond}, "", e.srv.out.client)
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { w.run(wctx); close(done) }()
+	go func() { w.Run(wctx); close(done) }()
 	select {
 	case <-all:
 	case <-time.After(2 * time.Minute):
@@ -359,10 +360,10 @@ func TestWebhookDead(t *testing.T) {
 	const secret = "test-secret-deaddeaddead"
 	rc := newReceiver(t, secret, func(int) int { return http.StatusServiceUnavailable })
 	e, outboxID := webhookEnv(t, rc.URL+"/hook", secret)
-	w := newDeliveryWorker(e.store, e.srv.log, WebhookConfig{BaseDelay: 50 * time.Millisecond, MaxAttempts: 2, Poll: 50 * time.Millisecond}, "", e.srv.out)
+	w := workers.NewDeliveries(e.store, e.srv.log, workers.WebhookConfig{BaseDelay: 50 * time.Millisecond, MaxAttempts: 2, Poll: 50 * time.Millisecond}, "", e.srv.out.client)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { w.run(ctx); close(done) }()
+	go func() { w.Run(ctx); close(done) }()
 	waitHit(t, rc)
 	waitHit(t, rc)
 	waitState(t, e.store, outboxID, "dead")
