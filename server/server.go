@@ -151,6 +151,9 @@ type Server struct {
 	// streams are the public pool and limits of anonymous exports and OGC
 	// items (streams.go).
 	streams *publicStreams
+	// imports is the geography import service and its jobs runner
+	// (imports.go).
+	imports *imports
 	// out checks outbound URLs and connections (outbound.go).
 	out *outbound
 	// accounts throttles failed sign-ins per username (nil: off); hashes
