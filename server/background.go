@@ -16,7 +16,9 @@ import (
 // alerts and the webhook deliveries. The lookup index, the tile cache and
 // the import runner register their own loops with their routes.
 func (s *Server) backgroundWorkers() {
-	s.onStart(s.watchDB)
+	s.onStart(func(ctx context.Context) {
+		workers.WatchDB(ctx, s.store.Pool, s.cfg.DBCheckInterval, s.setDBDown)
+	})
 	s.sched = workers.NewScheduler(s.store, s.log, s.cfg.LiftingCheckInterval, s.now, s.health.Down)
 	s.onStart(s.sched.Run)
 	s.onStart(s.sched.RunEffects)
