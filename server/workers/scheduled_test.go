@@ -1,4 +1,4 @@
-package server
+package workers
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riskzone/riskzone/server/workers"
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
@@ -16,7 +15,7 @@ import (
 // checked by exactly one of them, and every eligible zone version is
 // reported (audited zone.lifting_due) exactly once.
 func TestLiftingCheckOnceAcrossReplicas(t *testing.T) {
-	e := newPublicEnv(t)
+	e := newStoryEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// Sixty days from now, without the screening rule, every active zone
@@ -37,12 +36,11 @@ func TestLiftingCheckOnceAcrossReplicas(t *testing.T) {
 	}
 	defer storeB.Close()
 	later := func() time.Time { return time.Now().AddDate(0, 0, 60) }
-	var scheds []*workers.Scheduler
+	var scheds []*Scheduler
 	for _, st := range []*postgis.Store{e.store, storeB} {
-		srv := New(Config{LiftingCheckInterval: 200 * time.Millisecond}, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		srv.sched.Now = later
-		srv.sched.Runner = st.Pool.Config().ConnConfig.Database + "-" + string(rune('A'+len(scheds)))
-		scheds = append(scheds, srv.sched)
+		sc := NewScheduler(st, slog.New(slog.NewTextHandler(io.Discard, nil)), 200*time.Millisecond, later, func() bool { return false })
+		sc.Runner = st.Pool.Config().ConnConfig.Database + "-" + string(rune('A'+len(scheds)))
+		scheds = append(scheds, sc)
 	}
 	// Both replicas try every period at the same moments.
 	runCtx, stop := context.WithCancel(ctx)
