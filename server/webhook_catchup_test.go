@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riskzone/riskzone/server/workers"
+	"github.com/riskzone/riskzone/server/workers/workerstest"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
@@ -125,7 +126,7 @@ func TestWebhookCatchUpAfterOutage(t *testing.T) {
 		if err := e.store.Pool.QueryRow(ctx, `SELECT id FROM outbox WHERE notice_id = $1 AND subscriber_id = $2`, id, sub.ID).Scan(&row); err != nil {
 			t.Fatal(err)
 		}
-		waitState(t, e.store, row, "dead")
+		workerstest.WaitState(t, e.store, row, "dead")
 	}
 	ag.offline.Store(false)
 
@@ -199,7 +200,7 @@ func TestWebhookCatchUpAfterOutage(t *testing.T) {
 			if err := e.store.Pool.QueryRow(ctx, `SELECT id FROM outbox WHERE notice_id = $1 AND subscriber_id = $2`, id, sub.ID).Scan(&row); err != nil {
 				t.Fatal(err)
 			}
-			waitState(t, e.store, row, "delivered")
+			workerstest.WaitState(t, e.store, row, "delivered")
 		}
 	}
 	waitDelivered()

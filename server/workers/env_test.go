@@ -1,4 +1,4 @@
-package workers
+package workers_test
 
 import (
 	"context"
@@ -18,7 +18,7 @@ type storyEnv struct {
 	story *demo.StorySummary
 }
 
-func newStoryEnv(t *testing.T) *storyEnv {
+func newStoryEnv(t testing.TB) *storyEnv {
 	t.Helper()
 	store := pgtest.NewStore(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -1,4 +1,4 @@
-package workers
+package workers_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/workers"
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
@@ -36,9 +37,9 @@ func TestLiftingCheckOnceAcrossReplicas(t *testing.T) {
 	}
 	defer storeB.Close()
 	later := func() time.Time { return time.Now().AddDate(0, 0, 60) }
-	var scheds []*Scheduler
+	var scheds []*workers.Scheduler
 	for _, st := range []*postgis.Store{e.store, storeB} {
-		sc := NewScheduler(st, slog.New(slog.NewTextHandler(io.Discard, nil)), 200*time.Millisecond, later, func() bool { return false })
+		sc := workers.NewScheduler(st, slog.New(slog.NewTextHandler(io.Discard, nil)), 200*time.Millisecond, later, func() bool { return false })
 		sc.Runner = st.Pool.Config().ConnConfig.Database + "-" + string(rune('A'+len(scheds)))
 		scheds = append(scheds, sc)
 	}
