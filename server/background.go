@@ -22,16 +22,12 @@ func (s *Server) backgroundWorkers() {
 	s.sched = workers.NewScheduler(s.store, s.log, s.cfg.LiftingCheckInterval, s.now, s.health.Down)
 	s.onStart(s.sched.Run)
 	s.onStart(s.sched.RunEffects)
-	s.onStart(s.alertWorker().Run)
+	// The alert deliveries, like the webhooks, connect only where the
+	// outbound rules allow (outbound.go).
+	s.onStart(workers.NewAlerts(s.contacts(), s.cfg.Alerts, s.out.client(10*time.Second), s.log, s.cfg.Now).Run)
 	d := workers.NewDeliveries(s.store, s.log, s.cfg.Public.Webhooks, s.cfg.Public.BaseURL, s.out.client)
 	d.Listen = true
 	s.onStart(d.Run)
-}
-
-// alertWorker is the closed-loop alert worker of s; its deliveries connect
-// only where the outbound rules allow.
-func (s *Server) alertWorker() *workers.Alerts {
-	return workers.NewAlerts(s.contacts(), s.cfg.Alerts, s.out.client(10*time.Second), s.log, s.cfg.Now)
 }
 
 // listen LISTENs on channel over a connection of s's pool and signals wake
