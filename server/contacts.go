@@ -23,7 +23,6 @@ func (s *Server) contactRoutes() {
 	g.GET("/:id", s.getContact)
 	g.POST("/:id/steps", s.recordContactStep)
 	g.GET("/overdue-count", s.overdueCount)
-	s.onStart(newAlertWorker(s).run)
 }
 
 // overdueCount is the app's badge: overdue closed-loop steps not yet done.

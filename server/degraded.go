@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
@@ -28,9 +27,10 @@ import (
 //   - reads that need the database answer 503 with Retry-After instead of
 //     an internal error;
 //   - /readyz answers 503, so a load balancer prefers a healthy replica;
-//   - a background check pings the database every DBCheckInterval and
-//     leaves degraded mode by itself when it answers again (the pool opens
-//     new connections; the change listeners reconnect on their own).
+//   - a background check (server/workers/dbwatch.go) pings the database
+//     every DBCheckInterval and leaves degraded mode by itself when it
+//     answers again (the pool opens new connections; the change listeners
+//     reconnect on their own).
 
 // HeaderStale marks answers served while the database is unreachable: they
 // come from memory and may be behind the latest published data.
@@ -56,56 +56,6 @@ func (h *dbHealth) set(down bool) bool {
 	}
 	h.since.Store(time.Now().UnixNano())
 	return true
-}
-
-// watchDB pings the database every interval until ctx ends, moving in and
-// out of degraded mode. It pings over a connection of its own, not the
-// pool's: a pool busy with a load spike is not a database gone.
-func (s *Server) watchDB(ctx context.Context) {
-	tick := time.NewTicker(s.cfg.DBCheckInterval)
-	defer tick.Stop()
-	var conn *pgx.Conn
-	defer func() {
-		if conn != nil {
-			conn.Close(context.Background())
-		}
-	}()
-	for {
-		conn = s.checkDB(ctx, conn)
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-// checkDB pings once over conn (connecting when it is nil or broken),
-// records the result and returns the connection to use next time.
-func (s *Server) checkDB(ctx context.Context, conn *pgx.Conn) *pgx.Conn {
-	pctx, cancel := context.WithTimeout(ctx, max(2*s.cfg.DBCheckInterval, 2*time.Second))
-	defer cancel()
-	var err error
-	if conn == nil || conn.IsClosed() {
-		cfg := s.store.Pool.Config().ConnConfig.Copy()
-		cfg.RuntimeParams["application_name"] = "riskzone health check"
-		conn, err = pgx.ConnectConfig(pctx, cfg)
-		if err != nil {
-			conn = nil
-		}
-	}
-	if err == nil {
-		err = conn.Ping(pctx)
-		if err != nil {
-			conn.Close(context.Background())
-			conn = nil
-		}
-	}
-	if ctx.Err() != nil {
-		return conn
-	}
-	s.setDBDown(err != nil, err)
-	return conn
 }
 
 func (s *Server) setDBDown(down bool, cause error) {

@@ -13,11 +13,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/gommon/bytes"
 
+	"github.com/riskzone/riskzone/server/workers"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/importer"
 )
@@ -32,12 +32,9 @@ import (
 // The upload is spooled to a temporary file as it arrives (never held in
 // memory) and capped at its own limit (RISKZONE_IMPORT_LIMIT, default 1G),
 // which replaces the server-wide body limit on this one route. One import
-// runs at a time per server, in a worker with the server's lifetime (a
-// client that disconnects after the 202 does not stop it); up to
-// RISKZONE_IMPORT_QUEUE (default 3) more wait their turn as queued jobs, and
-// beyond that the answer is 429. A server that starts fails the jobs its
-// previous process left queued or running: their transactions died with it,
-// so none of their data was kept.
+// runs at a time per server, in the runner of server/workers/imports.go;
+// up to RISKZONE_IMPORT_QUEUE (default 3) more wait their turn as queued
+// jobs, and beyond that the answer is 429.
 const importsPath = "/api/v1/imports"
 
 // Defaults of the import limits, overridden by the environment.
@@ -56,26 +53,9 @@ type imports struct {
 	im       *importer.Importer
 	maxBytes int64
 	limit    string // maxBytes as configured, e.g. "1G"
-	runner   string
-	// recover fails the jobs a previous process left open, once, before
-	// this one accepts or runs any.
-	recover sync.Once
-	// slots holds one token per accepted job that is not finished (running
-	// or queued); its capacity bounds them.
-	slots chan struct{}
-	queue chan *importTask
+	// jobs runs the accepted jobs.
+	jobs *workers.Imports
 }
-
-// importTask is an accepted upload waiting for, or in, the worker.
-type importTask struct {
-	id   int64
-	path string
-	size int64
-	opts importer.Options
-}
-
-// importsOf maps each server to its import service (for tests).
-var importsOf sync.Map // *Server → *imports
 
 // importBodyKey holds the upload's body, set aside from the server-wide
 // body limit.
@@ -92,21 +72,20 @@ func (s *Server) importRoutes() {
 		s.log.Error("import limits: using the defaults", "err", err)
 	}
 	host, _ := os.Hostname()
+	im := importer.New(s.store, s.log)
 	h := &imports{
 		s:        s,
-		im:       importer.New(s.store, s.log),
+		im:       im,
 		maxBytes: limit,
 		limit:    limitText,
-		runner:   "http:" + host + "/" + s.cfg.Addr,
-		slots:    make(chan struct{}, queued+1),
-		queue:    make(chan *importTask, queued+1),
+		jobs:     workers.NewImports(im, s.log, "http:"+host+"/"+s.cfg.Addr, queued),
 	}
-	importsOf.Store(s, h)
+	s.imports = h
 	s.echo.Pre(h.setAside)
 	g := s.echo.Group(importsPath, requireRole(zoning.RoleAdmin))
 	g.POST("", h.create)
 	g.GET("/:id", h.get)
-	s.onStart(h.work)
+	s.onStart(h.jobs.Work)
 }
 
 // importLimits reads RISKZONE_IMPORT_LIMIT (bytes, e.g. 500M, 2G) and
@@ -166,41 +145,39 @@ func (h *imports) create(c echo.Context) error {
 	if err != nil || mt != echo.MIMEMultipartForm || params["boundary"] == "" {
 		return zoning.Errorf(zoning.ErrInvalid, "want a multipart/form-data body with the file in a part named \"file\" and the fields kind, layer...")
 	}
-	select {
-	case h.slots <- struct{}{}:
-	default:
+	if !h.jobs.Reserve() {
 		c.Response().Header().Set("Retry-After", "60")
 		return echo.NewHTTPError(http.StatusTooManyRequests,
-			fmt.Sprintf("an import is running and %d wait already: try again when one has finished", cap(h.slots)-1))
+			fmt.Sprintf("an import is running and %d wait already: try again when one has finished", h.jobs.Waiting()))
 	}
-	h.failInterrupted(c.Request().Context())
+	h.jobs.FailInterrupted(c.Request().Context())
 	task, err := h.receive(c, multipart.NewReader(ib.body, params["boundary"]))
 	if err == nil {
-		task.id, err = h.im.CreateJob(c.Request().Context(), task.opts, task.size)
+		task.ID, err = h.im.CreateJob(c.Request().Context(), task.Opts, task.Size)
 	}
 	if err != nil {
-		<-h.slots
+		h.jobs.Unreserve()
 		if task != nil {
-			os.Remove(task.path)
+			os.Remove(task.Path)
 		}
 		return err
 	}
-	h.queue <- task // never blocks: the slot taken above has room in the queue
-	job, err := h.im.Job(c.Request().Context(), task.id)
+	h.jobs.Enqueue(task)
+	job, err := h.im.Job(c.Request().Context(), task.ID)
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("%s/%d", importsPath, task.id))
+	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("%s/%d", importsPath, task.ID))
 	return c.JSON(http.StatusAccepted, job)
 }
 
 // receive reads the multipart body: the file into a temporary file, the
 // other parts into the options. On error it removes what it wrote.
-func (h *imports) receive(c echo.Context, mr *multipart.Reader) (task *importTask, err error) {
-	task = &importTask{}
+func (h *imports) receive(c echo.Context, mr *multipart.Reader) (task *workers.ImportTask, err error) {
+	task = &workers.ImportTask{}
 	defer func() {
-		if err != nil && task.path != "" {
-			os.Remove(task.path)
+		if err != nil && task.Path != "" {
+			os.Remove(task.Path)
 			task = nil
 		}
 	}()
@@ -216,7 +193,7 @@ func (h *imports) receive(c echo.Context, mr *multipart.Reader) (task *importTas
 		}
 		name := part.FormName()
 		if name == "file" {
-			if task.path != "" {
+			if task.Path != "" {
 				return task, zoning.Errorf(zoning.ErrInvalid, "more than one part named \"file\": upload one file per import")
 			}
 			fileName = filepath.Base(filepath.Clean("/" + strings.ReplaceAll(part.FileName(), `\`, "/")))
@@ -237,7 +214,7 @@ func (h *imports) receive(c echo.Context, mr *multipart.Reader) (task *importTas
 		}
 		fields[name] = append(fields[name], strings.TrimSpace(string(b)))
 	}
-	if task.path == "" {
+	if task.Path == "" {
 		return task, zoning.Errorf(zoning.ErrInvalid, "no file: send it in a multipart part named \"file\"")
 	}
 	if fileName == "" || fileName == "/" || fileName == "." {
@@ -249,22 +226,22 @@ func (h *imports) receive(c echo.Context, mr *multipart.Reader) (task *importTas
 	}
 	opts.FileName = fileName
 	opts.Origin = "http"
-	opts.Runner = h.runner
+	opts.Runner = h.jobs.Runner
 	if p := principal(c); p.UserID != 0 {
 		id := p.UserID
 		opts.CreatedBy = &id
 	}
-	task.opts = opts
+	task.Opts = opts
 	return task, nil
 }
 
 // spool copies the file part into a temporary file, at most maxBytes.
-func (h *imports) spool(task *importTask, part io.Reader) error {
+func (h *imports) spool(task *workers.ImportTask, part io.Reader) error {
 	f, err := os.CreateTemp("", "riskzone-import-*")
 	if err != nil {
 		return fmt.Errorf("spool upload: %w", err)
 	}
-	task.path = f.Name()
+	task.Path = f.Name()
 	n, err := io.Copy(f, io.LimitReader(part, h.maxBytes+1))
 	if cerr := f.Close(); err == nil && cerr != nil {
 		return fmt.Errorf("spool upload: %w", cerr)
@@ -279,7 +256,7 @@ func (h *imports) spool(task *importTask, part io.Reader) error {
 	if n > h.maxBytes {
 		return h.tooLarge()
 	}
-	task.size = n
+	task.Size = n
 	return nil
 }
 
@@ -418,57 +395,4 @@ func (h *imports) get(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, job)
-}
-
-// work fails what a previous process of this server left open, then runs
-// the accepted jobs one at a time until ctx ends; jobs still queued then are
-// failed.
-func (h *imports) work(ctx context.Context) {
-	h.failInterrupted(ctx)
-	for {
-		select {
-		case <-ctx.Done():
-			for {
-				select {
-				case t := <-h.queue:
-					h.im.FailJob(ctx, t.id, errors.New("the server stopped before the import ran: upload the file again"))
-					os.Remove(t.path)
-					<-h.slots
-				default:
-					return
-				}
-			}
-		case t := <-h.queue:
-			h.run(ctx, t)
-		}
-	}
-}
-
-// failInterrupted fails, once per process and before it records a job of
-// its own, the jobs of this server's runner that are still open: they
-// belonged to its previous process.
-func (h *imports) failInterrupted(ctx context.Context) {
-	h.recover.Do(func() {
-		ctx := context.WithoutCancel(ctx)
-		n, err := h.im.FailInterrupted(ctx, h.runner, "the server stopped before the import finished; nothing of it was kept: upload the file again")
-		if err != nil {
-			h.s.log.Error("fail interrupted imports", "err", err)
-		} else if n > 0 {
-			h.s.log.Warn("imports interrupted by the last stop marked failed", "jobs", n)
-		}
-	})
-}
-
-// run runs one job; its outcome is recorded in the job row.
-func (h *imports) run(ctx context.Context, t *importTask) {
-	defer func() { <-h.slots }()
-	defer os.Remove(t.path)
-	f, err := os.Open(t.path)
-	if err != nil {
-		h.im.FailJob(ctx, t.id, fmt.Errorf("open the spooled upload: %w", err))
-		return
-	}
-	defer f.Close()
-	// Run records success or failure in the job itself (and logs it).
-	_, _ = h.im.Run(ctx, t.id, f, t.size, t.opts)
 }

@@ -380,8 +380,7 @@ func TestImportHTTPQueueFull(t *testing.T) {
 // A server that starts fails the jobs its previous process left open.
 func TestImportHTTPRestartFailsOpenJobs(t *testing.T) {
 	e := newImportEnv(t, false, 3)
-	h, _ := importsOf.Load(e.srv)
-	runner := h.(*imports).runner
+	runner := e.srv.imports.jobs.Runner
 	im := importer.New(e.store, nil)
 	ctx := context.Background()
 	var ids []int64

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/workers"
+	"github.com/riskzone/riskzone/server/workers/workerstest"
 	"github.com/riskzone/riskzone/zoning"
 )
 
@@ -47,17 +49,17 @@ func TestSubscriberHTTPURLRefused(t *testing.T) {
 // allowlist does not name it: the attempt fails, the receiver sees nothing.
 func TestWebhookDeliveryRefusedToLoopback(t *testing.T) {
 	const secret = "test-secret-0123456789"
-	rc := newReceiver(t, secret, func(int) int { return http.StatusOK })
+	rc := workerstest.NewReceiver(t, secret, func(int) int { return http.StatusOK })
 	e, outboxID := webhookEnv(t, rc.URL+"/hook", secret)
 	strict, err := parseOutbound(OutboundConfig{InsecureHTTP: true}) // http allowed, loopback not
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newDeliveryWorker(e.store, e.srv.log, WebhookConfig{MaxAttempts: 1, Poll: 50 * time.Millisecond, Timeout: 2 * time.Second}, "", strict)
+	w := workers.NewDeliveries(e.store, e.srv.log, workers.WebhookConfig{MaxAttempts: 1, Poll: 50 * time.Millisecond, Timeout: 2 * time.Second}, "", strict.client)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { w.run(ctx); close(done) }()
-	waitState(t, e.store, outboxID, "dead")
+	go func() { w.Run(ctx); close(done) }()
+	workerstest.WaitState(t, e.store, outboxID, "dead")
 	cancel()
 	<-done
 	var lastErr string
@@ -68,7 +70,7 @@ func TestWebhookDeliveryRefusedToLoopback(t *testing.T) {
 		t.Errorf("last error %q, want the refusal", lastErr)
 	}
 	select {
-	case h := <-rc.hits:
+	case h := <-rc.Hits:
 		t.Fatalf("the receiver got a delivery: %+v", h)
 	default:
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/riskzone/riskzone/server/lookup"
+	"github.com/riskzone/riskzone/server/workers"
 	"github.com/riskzone/riskzone/web"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
@@ -42,7 +43,7 @@ type PublicConfig struct {
 	// version besides LISTEN riskzone_layers; default 5 s.
 	LookupPoll time.Duration
 	// Webhooks configures deliveries.
-	Webhooks WebhookConfig
+	Webhooks workers.WebhookConfig
 }
 
 // DefaultPublicConfig returns the documented defaults.
@@ -73,8 +74,8 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// publicSite is the state of the public side: templates, the lookup index
-// and the delivery worker. It lives as long as the server.
+// publicSite is the state of the public side: templates and the lookup
+// index. It lives as long as the server.
 type publicSite struct {
 	s    *Server
 	cfg  PublicConfig
@@ -90,8 +91,8 @@ type publicSite struct {
 
 // publicRoutes registers the public pages, notices, feeds, embed and lookup
 // (anonymous), the publishing API (publisher) and the subscriber admin API
-// (admin), and the background workers: the lookup index and the webhook
-// deliveries.
+// (admin), and the lookup index's background loop (the webhook deliveries
+// are wired in background.go).
 func (s *Server) publicRoutes() {
 	p := &publicSite{s: s, cfg: s.publicConfig()}
 	s.public = p
@@ -127,9 +128,6 @@ func (s *Server) publicRoutes() {
 
 	s.onStart(p.runIndex)
 	s.onStart(p.reportLookups)
-	w := newDeliveryWorker(s.store, s.log, p.cfg.Webhooks, p.cfg.BaseURL, s.out)
-	w.s = s
-	s.onStart(w.run)
 }
 
 func (p *publicSite) notices(c echo.Context) postgis.Notices {

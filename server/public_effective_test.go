@@ -171,16 +171,16 @@ func TestPublicHonoursEffectiveTime(t *testing.T) {
 	}
 
 	// Tomorrow, one minute past the effective time.
-	effectsBefore := e.srv.sched.effects.Load()
+	effectsBefore := e.srv.sched.Effects()
 	setDBClock(t, e.store, effective.Add(time.Minute))
 	var inView bool
 	if err := e.store.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM public_zone_versions WHERE zone_id = $1 AND status = 'active')`,
 		zone).Scan(&inView); err != nil || inView {
 		t.Fatalf("the view past the effective time still shows zone %d active (%v)", zone, err)
 	}
-	e.srv.sched.takeEffect(ctx)
-	if e.srv.sched.effects.Load() != effectsBefore+1 {
-		t.Fatalf("the wake-up did not bump the zones layer (%d bumps)", e.srv.sched.effects.Load()-effectsBefore)
+	e.srv.sched.TakeEffect(ctx)
+	if e.srv.sched.Effects() != effectsBefore+1 {
+		t.Fatalf("the wake-up did not bump the zones layer (%d bumps)", e.srv.sched.Effects()-effectsBefore)
 	}
 	after, err := ns.LayerVersion(ctx, "zones")
 	if err != nil || after != layerBefore+1 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riskzone/riskzone/server/lookup"
+	"github.com/riskzone/riskzone/server/workers/workerstest"
 	"github.com/riskzone/riskzone/tiles"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
@@ -23,7 +24,7 @@ import (
 // worker.
 func TestTwoReplicas(t *testing.T) {
 	const secret = "replica-secret-0123456789"
-	rc := newReceiver(t, secret, func(int) int { return http.StatusOK })
+	rc := workerstest.NewReceiver(t, secret, func(int) int { return http.StatusOK })
 	a := newPublicEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -99,9 +100,9 @@ func TestTwoReplicas(t *testing.T) {
 	t.Logf("B serves the change: tiles after %s, lookup after %s", tileSeen.Round(time.Millisecond), lookupSeen.Round(time.Millisecond))
 
 	// The notice's webhook: delivered once, by one of the two workers.
-	h := waitHit(t, rc)
-	if h.verified != nil {
-		t.Fatal(h.verified)
+	h := workerstest.WaitHit(t, rc)
+	if h.Verified != nil {
+		t.Fatal(h.Verified)
 	}
 	time.Sleep(500 * time.Millisecond) // a second delivery would come now
 	var rows, attempts int
@@ -109,9 +110,7 @@ func TestTwoReplicas(t *testing.T) {
 		WHERE s.url = $1`, rc.URL+"/hook").Scan(&rows, &attempts); err != nil {
 		t.Fatal(err)
 	}
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if rows != 1 || attempts != 1 || rc.n != 1 || len(rc.seen) != 1 {
-		t.Fatalf("outbox rows %d, attempts %d, requests received %d, accepted keys %v: want one of each", rows, attempts, rc.n, rc.seen)
+	if n, seen := rc.Requests(), rc.Accepted(); rows != 1 || attempts != 1 || n != 1 || len(seen) != 1 {
+		t.Fatalf("outbox rows %d, attempts %d, requests received %d, accepted keys %v: want one of each", rows, attempts, n, seen)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/riskzone/riskzone/server/workers"
 	"github.com/riskzone/riskzone/tiles"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
@@ -65,7 +66,7 @@ type Config struct {
 	DBCheckInterval time.Duration
 	// LiftingCheckInterval is the period of the scheduled lifting-eligibility
 	// check, run once per period across replicas (default 1 h; negative:
-	// never; server/scheduled.go).
+	// never; server/workers/scheduled.go).
 	LiftingCheckInterval time.Duration
 	// MetricsAddr, when set, serves /metrics without authentication on a
 	// separate (private) listen address; on Addr it needs an admin.
@@ -74,8 +75,9 @@ type Config struct {
 	// a listen address of its own, with a lighter HTTP stack
 	// (fast_listener.go); Addr keeps serving them too.
 	FastAddr string
-	// Alerts configures the alerts of overdue closed-loop steps (alerts.go).
-	Alerts AlertConfig
+	// Alerts configures the alerts of overdue closed-loop steps
+	// (server/workers/alerts.go).
+	Alerts workers.AlertConfig
 	// Now is the clock of the zoning handlers (cases, zones, screenings,
 	// lifting, proposals): the day of each is taken from it in the county's
 	// calendar. nil means time.Now; tests set it.
@@ -141,7 +143,7 @@ type Server struct {
 	// through it.
 	tileH *tileHandlers
 	// sched runs the scheduled lifting-eligibility check.
-	sched *scheduler
+	sched *workers.Scheduler
 	// limits are the per-address rate limits; public the public side (the
 	// fast listener answers from both).
 	limits *rateLimits
@@ -149,6 +151,9 @@ type Server struct {
 	// streams are the public pool and limits of anonymous exports and OGC
 	// items (streams.go).
 	streams *publicStreams
+	// imports is the geography import service and its jobs runner
+	// (imports.go).
+	imports *imports
 	// out checks outbound URLs and connections (outbound.go).
 	out *outbound
 	// accounts throttles failed sign-ins per username (nil: off); hashes
@@ -225,10 +230,7 @@ func New(cfg Config, store *postgis.Store, log *slog.Logger) *Server {
 	e.Use(s.degradedErrors)
 	e.Use(s.bodyLimits())
 	s.streams = newPublicStreams(s, store, cfg.Streams)
-	s.onStart(s.watchDB)
-	s.sched = newScheduler(s)
-	s.onStart(s.sched.run)
-	s.onStart(s.sched.runEffects)
+	s.backgroundWorkers()
 	s.routes()
 	return s
 }
@@ -242,7 +244,7 @@ func CheckConfig(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if err := checkAlertConfig(cfg.Alerts, out); err != nil {
+	if err := cfg.Alerts.Check(out.checkURL); err != nil {
 		return err
 	}
 	if b := cfg.Tiles.BaseStyleURL; b != "" {

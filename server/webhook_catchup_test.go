@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/workers"
+	"github.com/riskzone/riskzone/server/workers/workerstest"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
@@ -36,12 +38,12 @@ func newAgency(t *testing.T) *agency {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if a.offline.Load() {
-			a.tried[id] = r.Header.Get(HeaderIdempotencyKey)
+			a.tried[id] = r.Header.Get(workers.HeaderIdempotencyKey)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
 		a.got = append(a.got, id)
-		a.keys[id] = r.Header.Get(HeaderIdempotencyKey)
+		a.keys[id] = r.Header.Get(workers.HeaderIdempotencyKey)
 		w.WriteHeader(http.StatusOK)
 	}))
 	t.Cleanup(a.Close)
@@ -107,7 +109,7 @@ func TestWebhookCatchUpAfterOutage(t *testing.T) {
 		}
 		return n.ID
 	}
-	startWorker(t, e, WebhookConfig{BaseDelay: 30 * time.Millisecond, Jitter: 0, MaxAttempts: 2, Poll: 30 * time.Millisecond})
+	startWorker(t, e, workers.WebhookConfig{BaseDelay: 30 * time.Millisecond, Jitter: 0, MaxAttempts: 2, Poll: 30 * time.Millisecond})
 
 	last := publish(1)
 	if got := ag.waitReceived(t, 1); got[0] != last {
@@ -124,7 +126,7 @@ func TestWebhookCatchUpAfterOutage(t *testing.T) {
 		if err := e.store.Pool.QueryRow(ctx, `SELECT id FROM outbox WHERE notice_id = $1 AND subscriber_id = $2`, id, sub.ID).Scan(&row); err != nil {
 			t.Fatal(err)
 		}
-		waitState(t, e.store, row, "dead")
+		workerstest.WaitState(t, e.store, row, "dead")
 	}
 	ag.offline.Store(false)
 
@@ -198,7 +200,7 @@ func TestWebhookCatchUpAfterOutage(t *testing.T) {
 			if err := e.store.Pool.QueryRow(ctx, `SELECT id FROM outbox WHERE notice_id = $1 AND subscriber_id = $2`, id, sub.ID).Scan(&row); err != nil {
 				t.Fatal(err)
 			}
-			waitState(t, e.store, row, "delivered")
+			workerstest.WaitState(t, e.store, row, "delivered")
 		}
 	}
 	waitDelivered()

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/workers"
+	"github.com/riskzone/riskzone/server/workers/workerstest"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
@@ -17,7 +19,7 @@ import (
 // than overtaking it.
 func TestWebhookDeliversInNoticeOrder(t *testing.T) {
 	const secret = "test-secret-in-order-01"
-	rc := newReceiver(t, secret, func(n int) int {
+	rc := workerstest.NewReceiver(t, secret, func(n int) int {
 		if n == 1 {
 			return http.StatusServiceUnavailable
 		}
@@ -42,14 +44,14 @@ func TestWebhookDeliversInNoticeOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	startWorker(t, e, WebhookConfig{BaseDelay: 100 * time.Millisecond, Jitter: 0, MaxAttempts: 5, Poll: 30 * time.Millisecond})
+	startWorker(t, e, workers.WebhookConfig{BaseDelay: 100 * time.Millisecond, Jitter: 0, MaxAttempts: 5, Poll: 30 * time.Millisecond})
 	var order []int64
 	for len(order) < len(notices)+1 {
-		h := waitHit(t, rc)
+		h := workerstest.WaitHit(t, rc)
 		var body struct {
 			Notice zoning.Notice `json:"notice"`
 		}
-		if err := json.Unmarshal(h.body, &body); err != nil {
+		if err := json.Unmarshal(h.Body, &body); err != nil {
 			t.Fatal(err)
 		}
 		order = append(order, body.Notice.ID)
@@ -63,7 +65,7 @@ func TestWebhookDeliversInNoticeOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range ids {
-		waitState(t, e.store, id, "delivered")
+		workerstest.WaitState(t, e.store, id, "delivered")
 	}
 	rows, err := e.store.Pool.Query(ctx, `SELECT o.notice_id, o.state, o.attempts, (SELECT count(*) FROM delivery_attempts a WHERE a.outbox_id = o.id)
 		FROM outbox o WHERE o.subscriber_id = $1 ORDER BY o.notice_id`, sub.ID)

@@ -8,17 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/workers"
+	"github.com/riskzone/riskzone/server/workers/workerstest"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
 // startWorker runs a delivery worker until the test ends.
-func startWorker(t *testing.T, e *publicEnv, cfg WebhookConfig) {
+func startWorker(t *testing.T, e *publicEnv, cfg workers.WebhookConfig) {
 	t.Helper()
-	w := newDeliveryWorker(e.store, e.srv.log, cfg, "http://riskzone.test", e.srv.out)
+	w := workers.NewDeliveries(e.store, e.srv.log, cfg, "http://riskzone.test", e.srv.out.client)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { w.run(ctx); close(done) }()
+	go func() { w.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 }
 
@@ -30,7 +32,7 @@ func TestWebhookRedeliverDeadDelivery(t *testing.T) {
 	const secret = "test-secret-redeliver-01"
 	// Down for three requests (two attempts, then the first attempt after
 	// the redelivery), then fixed.
-	rc := newReceiver(t, secret, func(n int) int {
+	rc := workerstest.NewReceiver(t, secret, func(n int) int {
 		if n <= 3 {
 			return http.StatusServiceUnavailable
 		}
@@ -63,16 +65,16 @@ func TestWebhookRedeliverDeadDelivery(t *testing.T) {
 		t.Fatalf("the refused redelivery is audited %d times (%v)", refused, err)
 	}
 
-	startWorker(t, e, WebhookConfig{BaseDelay: 50 * time.Millisecond, Jitter: 0, MaxAttempts: 2, Poll: 50 * time.Millisecond})
-	first := waitHit(t, rc)
-	waitHit(t, rc)
-	waitState(t, e.store, outboxID, "dead")
+	startWorker(t, e, workers.WebhookConfig{BaseDelay: 50 * time.Millisecond, Jitter: 0, MaxAttempts: 2, Poll: 50 * time.Millisecond})
+	first := workerstest.WaitHit(t, rc)
+	workerstest.WaitHit(t, rc)
+	workerstest.WaitState(t, e.store, outboxID, "dead")
 	var listed struct {
 		Deliveries []postgis.DeliveryRecord `json:"deliveries"`
 	}
 	e.do(request{method: "GET", path: fmt.Sprintf("/api/v1/admin/subscribers/%d/deliveries?state=dead", sub), cookie: ops.cookie}).
 		expect(t, http.StatusOK, "list dead deliveries").decode(t, &listed)
-	if len(listed.Deliveries) != 1 || listed.Deliveries[0].ID != outboxID || listed.Deliveries[0].IdempotencyKey != first.key {
+	if len(listed.Deliveries) != 1 || listed.Deliveries[0].ID != outboxID || listed.Deliveries[0].IdempotencyKey != first.Key {
 		t.Fatalf("dead deliveries %+v", listed.Deliveries)
 	}
 	e.do(request{method: "GET", path: fmt.Sprintf("/api/v1/admin/subscribers/%d/deliveries?state=lost", sub), cookie: ops.cookie}).
@@ -81,25 +83,25 @@ func TestWebhookRedeliverDeadDelivery(t *testing.T) {
 	// Redelivered: the answer is the row as written.
 	var d postgis.DeliveryRecord
 	redeliver(ops, sub, outboxID).expect(t, http.StatusOK, "redeliver the dead delivery").decode(t, &d)
-	if d.ID != outboxID || d.State != "pending" || d.IdempotencyKey != first.key || d.Redeliveries != 1 || d.RedeliveredAt == nil || d.Attempts != 2 {
-		t.Fatalf("redelivered %+v, want pending with the original key %s", d, first.key)
+	if d.ID != outboxID || d.State != "pending" || d.IdempotencyKey != first.Key || d.Redeliveries != 1 || d.RedeliveredAt == nil || d.Attempts != 2 {
+		t.Fatalf("redelivered %+v, want pending with the original key %s", d, first.Key)
 	}
 	// The first attempt after the redelivery fails too: with MaxAttempts 2
 	// the row would be dead again without a fresh budget.
-	again := waitHit(t, rc)
-	final := waitHit(t, rc)
-	waitState(t, e.store, outboxID, "delivered")
-	for _, h := range []hit{again, final} {
-		if h.key != first.key || h.verified != nil || string(h.body) != string(first.body) {
-			t.Fatalf("redelivered attempt %s: key %q (original %q), signature %v, same body %v", h.attempt, h.key, first.key,
-				h.verified, string(h.body) == string(first.body))
+	again := workerstest.WaitHit(t, rc)
+	final := workerstest.WaitHit(t, rc)
+	workerstest.WaitState(t, e.store, outboxID, "delivered")
+	for _, h := range []workerstest.Hit{again, final} {
+		if h.Key != first.Key || h.Verified != nil || string(h.Body) != string(first.Body) {
+			t.Fatalf("redelivered attempt %s: key %q (original %q), signature %v, same body %v", h.Attempt, h.Key, first.Key,
+				h.Verified, string(h.Body) == string(first.Body))
 		}
 	}
-	if again.attempt != "3" || final.attempt != "4" || final.status != http.StatusOK {
-		t.Fatalf("attempts after the redelivery: %s, %s (status %d)", again.attempt, final.attempt, final.status)
+	if again.Attempt != "3" || final.Attempt != "4" || final.Status != http.StatusOK {
+		t.Fatalf("attempts after the redelivery: %s, %s (status %d)", again.Attempt, final.Attempt, final.Status)
 	}
-	if rc.seen[first.key] != 1 {
-		t.Fatalf("accepted %v, want the notice once", rc.seen)
+	if rc.Accepted()[first.Key] != 1 {
+		t.Fatalf("accepted %v, want the notice once", rc.Accepted())
 	}
 	redeliver(ops, sub, outboxID).expectError(t, http.StatusConflict, "is delivered, not dead", "redeliver a delivered delivery")
 
@@ -110,13 +112,13 @@ func TestWebhookRedeliverDeadDelivery(t *testing.T) {
 		Scan(&actor, &key, &recorded); err != nil {
 		t.Fatal(err)
 	}
-	if actor != "ops" || key != first.key || recorded != 4 {
+	if actor != "ops" || key != first.Key || recorded != 4 {
 		t.Fatalf("audit: actor %q key %q; %d attempts recorded, want 4", actor, key, recorded)
 	}
 	var body struct {
 		Notice zoning.Notice `json:"notice"`
 	}
-	if err := json.Unmarshal(final.body, &body); err != nil || body.Notice.ID != e.story.Notices[0] {
+	if err := json.Unmarshal(final.Body, &body); err != nil || body.Notice.ID != e.story.Notices[0] {
 		t.Fatalf("redelivered body: notice %d (%v)", body.Notice.ID, err)
 	}
 }

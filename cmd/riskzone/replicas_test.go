@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riskzone/riskzone/server"
+	"github.com/riskzone/riskzone/server/workers"
 	"github.com/riskzone/riskzone/zoning"
 	"github.com/riskzone/riskzone/zoning/demo"
 	"github.com/riskzone/riskzone/zoning/postgis"
@@ -115,11 +115,11 @@ func TestKillReplicaMidDelivery(t *testing.T) {
 	attemptKeys := map[string][]string{}
 	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := server.VerifyWebhook(secret, r.Header, body, time.Now(), time.Minute); err != nil {
+		if err := workers.VerifyWebhook(secret, r.Header, body, time.Now(), time.Minute); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
-		key := r.Header.Get(server.HeaderIdempotencyKey)
+		key := r.Header.Get(workers.HeaderIdempotencyKey)
 		mu.Lock()
 		attemptKeys[r.URL.Path] = append(attemptKeys[r.URL.Path], key)
 		h := hold

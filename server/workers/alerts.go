@@ -1,4 +1,4 @@
-package server
+package workers
 
 import (
 	"bytes"
@@ -36,13 +36,13 @@ type AlertConfig struct {
 	Disabled bool
 }
 
-// checkAlertConfig refuses a webhook URL the outbound rules refuse, or a
-// short secret.
-func checkAlertConfig(cfg AlertConfig, out *outbound) error {
+// Check refuses a webhook URL that checkURL (the server's outbound rules)
+// refuses, or a short secret.
+func (cfg AlertConfig) Check(checkURL func(string) error) error {
 	if cfg.URL == "" {
 		return nil
 	}
-	if err := out.checkURL(cfg.URL); err != nil {
+	if err := checkURL(cfg.URL); err != nil {
 		return fmt.Errorf("alert webhook URL: %w", err)
 	}
 	if len(cfg.Secret) < 16 {
@@ -54,7 +54,8 @@ func checkAlertConfig(cfg AlertConfig, out *outbound) error {
 // alertBatch is the most alerts one delivery carries.
 const alertBatch = 100
 
-type alertWorker struct {
+// Alerts is the worker that raises and delivers the alerts.
+type Alerts struct {
 	contacts postgis.Contacts
 	cfg      AlertConfig
 	client   *http.Client
@@ -64,19 +65,20 @@ type alertWorker struct {
 	tick <-chan time.Time
 }
 
-func newAlertWorker(s *Server) *alertWorker {
-	cfg := s.cfg.Alerts
+// NewAlerts makes the worker; client posts to the command centre, now is
+// the clock of retries (nil: time.Now).
+func NewAlerts(contacts postgis.Contacts, cfg AlertConfig, client *http.Client, log *slog.Logger, now func() time.Time) *Alerts {
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Minute
 	}
-	now := s.cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &alertWorker{contacts: s.contacts(), cfg: cfg, client: s.out.client(10 * time.Second), log: s.log, now: now}
+	return &Alerts{contacts: contacts, cfg: cfg, client: client, log: log, now: now}
 }
 
-func (w *alertWorker) run(ctx context.Context) {
+// Run raises and delivers every Poll until ctx ends.
+func (w *Alerts) Run(ctx context.Context) {
 	if w.cfg.Disabled {
 		return
 	}
@@ -87,7 +89,7 @@ func (w *alertWorker) run(ctx context.Context) {
 		tick = t.C
 	}
 	for {
-		w.once(ctx)
+		w.Once(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -96,8 +98,8 @@ func (w *alertWorker) run(ctx context.Context) {
 	}
 }
 
-// once raises what is newly overdue and delivers what is due.
-func (w *alertWorker) once(ctx context.Context) {
+// Once raises what is newly overdue and delivers what is due.
+func (w *Alerts) Once(ctx context.Context) {
 	n, err := w.contacts.RaiseAlerts(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -142,7 +144,7 @@ func backoff(n int) time.Duration {
 	return min(d, 30*time.Minute)
 }
 
-func (w *alertWorker) post(ctx context.Context, alerts []postgis.ContactAlert) (bool, string) {
+func (w *Alerts) post(ctx context.Context, alerts []postgis.ContactAlert) (bool, string) {
 	body, err := json.Marshal(map[string]any{"type": "closed_loop_overdue", "alerts": alerts})
 	if err != nil {
 		return false, "encode alerts"

@@ -1,9 +1,10 @@
-package server
+package workers
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -17,7 +18,7 @@ import (
 
 // The scheduled lifting-eligibility check (SPEC §2: a zone that qualifies
 // must be lifted promptly). Every replica runs the loop; each period
-// (Config.LiftingCheckInterval, default 1 h) is checked once across all of
+// (server.Config.LiftingCheckInterval, default 1 h) is checked once across all of
 // them:
 //
 //   - a run takes a transaction-level advisory lock (pg_try_advisory_xact_lock):
@@ -38,29 +39,45 @@ const liftingCheckJob = "schedule.lifting_check"
 // liftingCheckLock is the advisory lock key of the check.
 const liftingCheckLock = 0x72697a6f6e65_01 // "rizone" 01
 
-// scheduler is the check's state on one replica.
-type scheduler struct {
-	s      *Server
-	every  time.Duration
-	now    func() time.Time // the zone calendar's clock (tests move it)
-	runner string
-	runs   atomic.Int64 // periods this replica checked
+// Scheduler is the check's state on one replica; it also runs the
+// effective-time wake-up (RunEffects).
+type Scheduler struct {
+	// Now is the zone calendar's clock (tests move it before Start).
+	Now func() time.Time
+	// Runner names this replica in the audit log (host:pid).
+	Runner string
+
+	store *postgis.Store
+	log   *slog.Logger
+	every time.Duration
+	// down reports degraded mode: no look while the database is down.
+	down func() bool
+	runs atomic.Int64 // periods this replica checked
 	// effects counts the zones-layer bumps this replica's effective-time
-	// wake-up made (runEffects).
+	// wake-up made (RunEffects).
 	effects atomic.Int64
 	// lastDone is the latest period known done (unix seconds), so that a
 	// replica asks the database once per period, not once per tick.
 	lastDone atomic.Int64
 }
 
-func newScheduler(s *Server) *scheduler {
+// NewScheduler makes the scheduler of one replica: a check every period
+// (none when every <= 0), the zone calendar's clock now, and down reporting
+// degraded mode.
+func NewScheduler(store *postgis.Store, log *slog.Logger, every time.Duration, now func() time.Time, down func() bool) *Scheduler {
 	host, _ := os.Hostname()
-	return &scheduler{s: s, every: s.cfg.LiftingCheckInterval, now: s.now,
-		runner: host + ":" + strconv.Itoa(os.Getpid())}
+	return &Scheduler{store: store, log: log, every: every, Now: now, down: down,
+		Runner: host + ":" + strconv.Itoa(os.Getpid())}
 }
 
-// run checks each period until ctx ends.
-func (sc *scheduler) run(ctx context.Context) {
+// Runs is the number of periods this replica checked.
+func (sc *Scheduler) Runs() int64 { return sc.runs.Load() }
+
+// Effects is the number of zones-layer bumps this replica's wake-up made.
+func (sc *Scheduler) Effects() int64 { return sc.effects.Load() }
+
+// Run checks each period until ctx ends.
+func (sc *Scheduler) Run(ctx context.Context) {
 	if sc.every <= 0 {
 		return
 	}
@@ -68,9 +85,9 @@ func (sc *scheduler) run(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		slot := time.Now().UTC().Truncate(sc.every)
-		if !sc.s.health.Down() && sc.lastDone.Load() != slot.Unix() {
-			if _, err := sc.check(ctx, slot); err != nil && ctx.Err() == nil {
-				sc.s.log.Warn("lifting check", "err", err)
+		if !sc.down() && sc.lastDone.Load() != slot.Unix() {
+			if _, err := sc.Check(ctx, slot); err != nil && ctx.Err() == nil {
+				sc.log.Warn("lifting check", "err", err)
 			}
 		}
 		select {
@@ -81,12 +98,12 @@ func (sc *scheduler) run(ctx context.Context) {
 	}
 }
 
-// check runs the period starting at slot unless another replica holds or
+// Check runs the period starting at slot unless another replica holds or
 // has done it; ran reports whether this call did the work.
-func (sc *scheduler) check(ctx context.Context, slot time.Time) (ran bool, err error) {
+func (sc *Scheduler) Check(ctx context.Context, slot time.Time) (ran bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, max(sc.every, time.Minute))
 	defer cancel()
-	pool := sc.s.store.Pool
+	pool := sc.store.Pool
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return false, fmt.Errorf("begin: %w", err)
@@ -118,8 +135,8 @@ func (sc *scheduler) check(ctx context.Context, slot time.Time) (ran bool, err e
 		return false, fmt.Errorf("active zones: %w", err)
 	}
 	origin := zoning.Origin{Actor: zoning.Principal{Username: "scheduler", Role: zoning.RoleAdmin, Via: zoning.ViaCLI},
-		RemoteAddr: sc.runner, Reason: "scheduled lifting-eligibility check"}
-	zones := postgis.Zones{S: sc.s.store, Now: sc.now}
+		RemoteAddr: sc.Runner, Reason: "scheduled lifting-eligibility check"}
+	zones := postgis.Zones{S: sc.store, Now: sc.Now}
 	eligible, found := 0, 0
 	for _, id := range ids {
 		ls, err := zones.Lifting(ctx, id)
@@ -149,7 +166,7 @@ func (sc *scheduler) check(ctx context.Context, slot time.Time) (ran bool, err e
 		found++
 	}
 	e := origin.Entry(liftingCheckJob, "schedule", period)
-	e.After = map[string]any{"active_zones": len(ids), "eligible": eligible, "newly_eligible": found, "runner": sc.runner}
+	e.After = map[string]any{"active_zones": len(ids), "eligible": eligible, "newly_eligible": found, "runner": sc.Runner}
 	if err := postgis.WriteAudit(ctx, tx, e); err != nil {
 		return false, err
 	}
@@ -159,7 +176,7 @@ func (sc *scheduler) check(ctx context.Context, slot time.Time) (ran bool, err e
 	sc.runs.Add(1)
 	sc.lastDone.Store(slot.Unix())
 	if found > 0 {
-		sc.s.log.Info("zones eligible for lifting", "newly", found, "eligible", eligible, "period", period)
+		sc.log.Info("zones eligible for lifting", "newly", found, "eligible", eligible, "period", period)
 	}
 	return true, nil
 }
@@ -169,20 +186,20 @@ func (sc *scheduler) check(ctx context.Context, slot time.Time) (ran bool, err e
 // riskzone_layers (a publication), it looks again at least this often.
 const effectPoll = time.Minute
 
-// runEffects is the effective-time wake-up. A notice may be published ahead
+// RunEffects is the effective-time wake-up. A notice may be published ahead
 // of its effective time (a lift announced today for tomorrow); the public
 // view switches at that time by itself (migration 009), but caches keyed by
 // layer versions (tiles, the lookup index, pages) only refresh when a layer
 // moves. So every replica sleeps until the next pending effective time and
 // then bumps the zones layer (postgis.Notices.TakeEffect: once across
 // replicas, with NOTIFY riskzone_layers to all of them).
-func (sc *scheduler) runEffects(ctx context.Context) {
+func (sc *Scheduler) RunEffects(ctx context.Context) {
 	wake := make(chan struct{}, 1)
-	go listen(ctx, sc.s, postgis.LayersChannel, wake)
+	go Listen(ctx, sc.store.Pool, sc.log, postgis.LayersChannel, wake)
 	for {
 		wait := effectPoll
-		if !sc.s.health.Down() {
-			wait = sc.takeEffect(ctx)
+		if !sc.down() {
+			wait = sc.TakeEffect(ctx)
 		}
 		timer := time.NewTimer(wait)
 		select {
@@ -196,18 +213,18 @@ func (sc *scheduler) runEffects(ctx context.Context) {
 	}
 }
 
-// takeEffect runs one wake-up and returns how long to sleep.
-func (sc *scheduler) takeEffect(ctx context.Context) time.Duration {
-	bumped, next, err := postgis.Notices{S: sc.s.store}.TakeEffect(ctx)
+// TakeEffect runs one wake-up and returns how long to sleep.
+func (sc *Scheduler) TakeEffect(ctx context.Context) time.Duration {
+	bumped, next, err := postgis.Notices{S: sc.store}.TakeEffect(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			sc.s.log.Warn("effective-time wake-up", "err", err)
+			sc.log.Warn("effective-time wake-up", "err", err)
 		}
 		return effectPoll
 	}
 	if bumped {
 		sc.effects.Add(1)
-		sc.s.log.Info("a published notice took effect: zones layer bumped")
+		sc.log.Info("a published notice took effect: zones layer bumped")
 	}
 	if next > 0 {
 		// A little after the instant, so the database's clock has passed it.

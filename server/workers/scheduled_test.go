@@ -1,4 +1,4 @@
-package server
+package workers_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskzone/riskzone/server/workers"
 	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
@@ -15,7 +16,7 @@ import (
 // checked by exactly one of them, and every eligible zone version is
 // reported (audited zone.lifting_due) exactly once.
 func TestLiftingCheckOnceAcrossReplicas(t *testing.T) {
-	e := newPublicEnv(t)
+	e := newStoryEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// Sixty days from now, without the screening rule, every active zone
@@ -36,12 +37,11 @@ func TestLiftingCheckOnceAcrossReplicas(t *testing.T) {
 	}
 	defer storeB.Close()
 	later := func() time.Time { return time.Now().AddDate(0, 0, 60) }
-	var scheds []*scheduler
+	var scheds []*workers.Scheduler
 	for _, st := range []*postgis.Store{e.store, storeB} {
-		srv := New(Config{LiftingCheckInterval: 200 * time.Millisecond}, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		srv.sched.now = later
-		srv.sched.runner = st.Pool.Config().ConnConfig.Database + "-" + string(rune('A'+len(scheds)))
-		scheds = append(scheds, srv.sched)
+		sc := workers.NewScheduler(st, slog.New(slog.NewTextHandler(io.Discard, nil)), 200*time.Millisecond, later, func() bool { return false })
+		sc.Runner = st.Pool.Config().ConnConfig.Database + "-" + string(rune('A'+len(scheds)))
+		scheds = append(scheds, sc)
 	}
 	// Both replicas try every period at the same moments.
 	runCtx, stop := context.WithCancel(ctx)
@@ -53,7 +53,7 @@ func TestLiftingCheckOnceAcrossReplicas(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := sc.check(runCtx, slot); err != nil {
+				if _, err := sc.Check(runCtx, slot); err != nil {
 					t.Errorf("check %s: %v", slot, err)
 				}
 			}()
@@ -61,7 +61,7 @@ func TestLiftingCheckOnceAcrossReplicas(t *testing.T) {
 		wg.Wait()
 		// And once more each, later: the period is done.
 		for _, sc := range scheds {
-			if ran, err := sc.check(runCtx, slot); err != nil || ran {
+			if ran, err := sc.Check(runCtx, slot); err != nil || ran {
 				t.Fatalf("a done period ran again: %v %v", ran, err)
 			}
 		}
@@ -74,13 +74,13 @@ func TestLiftingCheckOnceAcrossReplicas(t *testing.T) {
 		(SELECT count(DISTINCT (entity_id, after->>'version')) FROM audit_log WHERE action = 'zone.lifting_due')`).Scan(&periods, &due, &dueDistinct); err != nil {
 		t.Fatal(err)
 	}
-	ran := scheds[0].runs.Load() + scheds[1].runs.Load()
+	ran := scheds[0].Runs() + scheds[1].Runs()
 	if periods != slots || ran != int64(slots) {
 		t.Fatalf("%d periods recorded and %d runs (A %d, B %d) for %d periods: want one run each", periods, ran,
-			scheds[0].runs.Load(), scheds[1].runs.Load(), slots)
+			scheds[0].Runs(), scheds[1].Runs(), slots)
 	}
 	if due != active || dueDistinct != active {
 		t.Fatalf("%d lifting_due entries (%d distinct) for %d eligible zones", due, dueDistinct, active)
 	}
-	t.Logf("%d periods: replica A ran %d, B ran %d; %d zones reported once", slots, scheds[0].runs.Load(), scheds[1].runs.Load(), active)
+	t.Logf("%d periods: replica A ran %d, B ran %d; %d zones reported once", slots, scheds[0].Runs(), scheds[1].Runs(), active)
 }

@@ -1,13 +1,9 @@
-package server
+package workers
 
 import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -45,15 +41,8 @@ import (
 // with the failed one's retry, so they follow it. (Subscribers are served
 // concurrently; receivers should still order by notice id, since two
 // replicas may each hold a part of one subscriber's rows.) A dead delivery
-// can be redelivered by an admin (subscribers.go): the same row, key and
+// can be redelivered by an admin (server/subscribers.go): the same row, key and
 // body, with MaxAttempts attempts again.
-
-// Webhook headers.
-const (
-	HeaderSignature      = "X-Riskzone-Signature"
-	HeaderTimestamp      = "X-Riskzone-Timestamp"
-	HeaderIdempotencyKey = "X-Riskzone-Idempotency-Key"
-)
 
 // WebhookConfig configures deliveries. Zero fields take the defaults.
 type WebhookConfig struct {
@@ -123,68 +112,46 @@ func (c WebhookConfig) Backoff(n int) time.Duration {
 	return time.Duration(math.Min(d, float64(c.MaxDelay)))
 }
 
-// SignWebhook is the signature header value of a body sent at timestamp
-// (unix seconds) with secret.
-func SignWebhook(secret string, timestamp int64, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(strconv.FormatInt(timestamp, 10)))
-	m.Write([]byte("."))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
+// Deliveries is the worker that delivers the outbox.
+type Deliveries struct {
+	// Listen, when set, LISTENs on postgis.OutboxChannel to wake at each
+	// publication; off (tests that poll only), the worker polls.
+	Listen bool
 
-// VerifyWebhook checks a delivery's signature and that its timestamp is
-// within tolerance of now, as a receiver should.
-func VerifyWebhook(secret string, header http.Header, body []byte, now time.Time, tolerance time.Duration) error {
-	ts, err := strconv.ParseInt(header.Get(HeaderTimestamp), 10, 64)
-	if err != nil {
-		return fmt.Errorf("webhook: bad %s", HeaderTimestamp)
-	}
-	if d := now.Sub(time.Unix(ts, 0)); d > tolerance || d < -tolerance {
-		return fmt.Errorf("webhook: timestamp %d is outside the tolerance", ts)
-	}
-	want := SignWebhook(secret, ts, body)
-	if !hmac.Equal([]byte(want), []byte(header.Get(HeaderSignature))) {
-		return fmt.Errorf("webhook: signature mismatch")
-	}
-	return nil
-}
-
-// deliveryWorker delivers the outbox.
-type deliveryWorker struct {
+	store   *postgis.Store
 	ob      postgis.Outbox
 	log     *slog.Logger
 	cfg     WebhookConfig
 	baseURL string
 	client  *http.Client
-	s       *Server // for LISTEN; nil in tests that poll only
 	mu      sync.Mutex
 	rng     *rand.Rand
 	// payloads caches notice bodies: identical for every subscriber.
 	payloads map[int64][]byte
 }
 
-// The client connects only where out allows (outbound.go): https to public
-// addresses, no redirect followed (a redirect is an answer, not a place to
-// resend signed data).
-func newDeliveryWorker(store *postgis.Store, log *slog.Logger, cfg WebhookConfig, baseURL string, out *outbound) *deliveryWorker {
+// NewDeliveries makes the worker; client makes its HTTP client for an
+// attempt timeout. The server's client connects only where its outbound
+// rules allow (server/outbound.go): https to public addresses, no redirect
+// followed (a redirect is an answer, not a place to resend signed data).
+func NewDeliveries(store *postgis.Store, log *slog.Logger, cfg WebhookConfig, baseURL string, client func(timeout time.Duration) *http.Client) *Deliveries {
 	cfg.Defaults()
-	return &deliveryWorker{
-		ob: postgis.Outbox{S: store}, log: log, cfg: cfg, baseURL: strings.TrimRight(baseURL, "/"),
-		client:   out.client(cfg.Timeout),
+	return &Deliveries{
+		store: store, ob: postgis.Outbox{S: store}, log: log, cfg: cfg, baseURL: strings.TrimRight(baseURL, "/"),
+		client:   client(cfg.Timeout),
 		rng:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
 		payloads: map[int64][]byte{},
 	}
 }
 
-// run delivers until ctx ends.
-func (w *deliveryWorker) run(ctx context.Context) {
+// Run delivers until ctx ends.
+func (w *Deliveries) Run(ctx context.Context) {
 	if w.cfg.Disabled {
 		return
 	}
 	wake := make(chan struct{}, 1)
-	if w.s != nil {
-		go listen(ctx, w.s, postgis.OutboxChannel, wake)
+	if w.Listen {
+		go Listen(ctx, w.store.Pool, w.log, postgis.OutboxChannel, wake)
 	}
 	for ctx.Err() == nil {
 		n, err := w.deliverBatch(ctx)
@@ -213,7 +180,7 @@ func (w *deliveryWorker) run(ctx context.Context) {
 // deliverBatch claims due rows and delivers them, subscribers
 // concurrently, each subscriber's rows in notice order; it returns how many
 // it claimed.
-func (w *deliveryWorker) deliverBatch(ctx context.Context) (int, error) {
+func (w *Deliveries) deliverBatch(ctx context.Context) (int, error) {
 	claimed := time.Now()
 	batch, err := w.ob.Claim(ctx, w.cfg.Batch, w.cfg.Lease)
 	if err != nil || len(batch) == 0 {
@@ -245,7 +212,7 @@ func (w *deliveryWorker) deliverBatch(ctx context.Context) (int, error) {
 // deliverInOrder sends one subscriber's rows one after the other. After a
 // failure, or when the lease would end before another attempt could, the
 // rest are given back without an attempt.
-func (w *deliveryWorker) deliverInOrder(ctx context.Context, ds []postgis.Delivery, claimed time.Time, sem chan struct{}) {
+func (w *Deliveries) deliverInOrder(ctx context.Context, ds []postgis.Delivery, claimed time.Time, sem chan struct{}) {
 	for i, d := range ds {
 		if time.Since(claimed)+w.cfg.Timeout >= w.cfg.Lease {
 			w.release(ctx, ds[i:], 0)
@@ -266,7 +233,7 @@ func (w *deliveryWorker) deliverInOrder(ctx context.Context, ds []postgis.Delive
 	}
 }
 
-func (w *deliveryWorker) release(ctx context.Context, ds []postgis.Delivery, retryIn time.Duration) {
+func (w *Deliveries) release(ctx context.Context, ds []postgis.Delivery, retryIn time.Duration) {
 	if ctx.Err() != nil {
 		return // the leases expire
 	}
@@ -277,7 +244,7 @@ func (w *deliveryWorker) release(ctx context.Context, ds []postgis.Delivery, ret
 	}
 }
 
-func (w *deliveryWorker) payload(ctx context.Context, notice int64) ([]byte, error) {
+func (w *Deliveries) payload(ctx context.Context, notice int64) ([]byte, error) {
 	w.mu.Lock()
 	b, ok := w.payloads[notice]
 	w.mu.Unlock()
@@ -297,7 +264,7 @@ func (w *deliveryWorker) payload(ctx context.Context, notice int64) ([]byte, err
 	return b, nil
 }
 
-func (w *deliveryWorker) jitter(d time.Duration) time.Duration {
+func (w *Deliveries) jitter(d time.Duration) time.Duration {
 	w.mu.Lock()
 	f := w.rng.Float64()
 	w.mu.Unlock()
@@ -308,7 +275,7 @@ func (w *deliveryWorker) jitter(d time.Duration) time.Duration {
 // whether it was recorded. An attempt that got an answer is recorded even
 // when ctx has ended meanwhile; one cut short by ctx is not: the lease
 // expires and the row is tried again.
-func (w *deliveryWorker) deliver(ctx context.Context, d postgis.Delivery) (postgis.Outcome, bool) {
+func (w *Deliveries) deliver(ctx context.Context, d postgis.Delivery) (postgis.Outcome, bool) {
 	start := time.Now()
 	out := postgis.Outcome{Started: start}
 	if !d.SubscriberOn {
@@ -344,7 +311,7 @@ func (w *deliveryWorker) deliver(ctx context.Context, d postgis.Delivery) (postg
 	return out, true
 }
 
-func (w *deliveryWorker) finish(ctx context.Context, d postgis.Delivery, out postgis.Outcome) {
+func (w *Deliveries) finish(ctx context.Context, d postgis.Delivery, out postgis.Outcome) {
 	held, err := w.ob.Finish(context.WithoutCancel(ctx), d, out)
 	switch {
 	case err != nil:
@@ -358,7 +325,7 @@ func (w *deliveryWorker) finish(ctx context.Context, d postgis.Delivery, out pos
 
 // post sends the body; it returns the status code and an error text
 // (non-2xx answers carry a short text too).
-func (w *deliveryWorker) post(ctx context.Context, d postgis.Delivery, body []byte) (int, string) {
+func (w *Deliveries) post(ctx context.Context, d postgis.Delivery, body []byte) (int, string) {
 	rctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, d.URL, bytes.NewReader(body))
@@ -384,16 +351,4 @@ func (w *deliveryWorker) post(ctx context.Context, d postgis.Delivery, body []by
 		return res.StatusCode, "HTTP " + res.Status
 	}
 	return res.StatusCode, ""
-}
-
-// shortError is an error text without the URL (it may carry credentials).
-func shortError(err error) string {
-	s := err.Error()
-	if i := strings.LastIndex(s, ": "); i >= 0 {
-		s = s[i+2:]
-	}
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
 }
