@@ -12,7 +12,7 @@ export interface FinishContext { action: string; mode: string }
 /** addAppLayers adds the app's GeoJSON sources (empty) and their layers. */
 export function addAppLayers(map: MLMap, empty: GeoJSONSourceSpecification['data']) {
   const level: ExpressionSpecification = ['match', ['get', 'level'], 'high', '#d7301f', 'medium', '#fc8d59', '#fdcc8a'];
-  for (const s of ['rz-zones', 'rz-proposals', 'rz-barriers', 'rz-delta', 'rz-other', 'rz-search']) map.addSource(s, { type: 'geojson', data: empty });
+  for (const s of ['rz-zones', 'rz-proposals', 'rz-barriers', 'rz-delta', 'rz-other', 'rz-search', 'rz-sites', 'rz-entrances']) map.addSource(s, { type: 'geojson', data: empty });
   map.addLayer({ id: 'rz-proposals-fill', type: 'fill', source: 'rz-proposals', paint: { 'fill-color': '#6a51a3', 'fill-opacity': ['case', ['boolean', ['get', 'sel'], false], 0.3, 0.12] } });
   map.addLayer({ id: 'rz-proposals-line', type: 'line', source: 'rz-proposals', paint: { 'line-color': '#6a51a3', 'line-width': ['case', ['boolean', ['get', 'sel'], false], 3, 1.5], 'line-dasharray': [2, 1] } });
   map.addLayer({ id: 'rz-zones-fill', type: 'fill', source: 'rz-zones', paint: { 'fill-color': level, 'fill-opacity': 0.3 } });
@@ -22,6 +22,9 @@ export function addAppLayers(map: MLMap, empty: GeoJSONSourceSpecification['data
   map.addLayer({ id: 'rz-delta-line', type: 'line', source: 'rz-delta', paint: { 'line-color': ['match', ['get', 'd'], 'add', '#14532d', '#7f1d1d'], 'line-width': 1.5 } });
   map.addLayer({ id: 'rz-other-line', type: 'line', source: 'rz-other', paint: { 'line-color': '#ea580c', 'line-width': 3, 'line-dasharray': [1, 1] } });
   map.addLayer({ id: 'rz-search-line', type: 'line', source: 'rz-search', paint: { 'line-color': '#0ea5e9', 'line-width': 4 } });
+  // The closed-loop panel's quarantine sites (blue, larger when rooms are free) and a zone's compound entrances (green open, black closed).
+  map.addLayer({ id: 'rz-sites', type: 'circle', source: 'rz-sites', paint: { 'circle-color': '#2563eb', 'circle-radius': ['case', ['>', ['get', 'free'], 0], 7, 4], 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
+  map.addLayer({ id: 'rz-entrances', type: 'circle', source: 'rz-entrances', paint: { 'circle-color': ['match', ['get', 'state'], 'open', '#16a34a', '#111827'], 'circle-radius': 5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
 }
 
 /** createDraw starts terra-draw on the map, snapping within 12 px; onFinish

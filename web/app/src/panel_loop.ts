@@ -7,6 +7,7 @@ import * as api from './client';
 import { S, setLoop } from './store';
 import { esc, fmt, guard, renderSide, say, type Binder, type Panel } from './ui';
 import type { Contact } from './api_types';
+import { setData } from './mapview';
 
 /** loadLoop reads what the panel shows; refreshBadge only the overdue count. */
 export async function loadLoop() {
@@ -23,8 +24,18 @@ export async function loadLoop() {
     need = await api.sites.proposalNeed(proposal);
   }
   setLoop({ contacts: over.contacts, overdue: count.overdue, summary: sites.summary, sites: sites.sites, need, compounds, zone, proposal });
+  drawLoop();
   renderSide();
 }
+/** drawLoop puts the county's sites and the zone's entrances on the map. */
+function drawLoop() {
+  const pt = (lon: number, lat: number) => ({ type: 'Point' as const, coordinates: [lon, lat] });
+  setData('rz-sites', { type: 'FeatureCollection', features: S.loop.sites.filter((x) => x.active)
+    .map((x) => ({ type: 'Feature' as const, geometry: pt(x.lon, x.lat), properties: { id: x.id, name: x.name, free: x.free } })) });
+  setData('rz-entrances', { type: 'FeatureCollection', features: S.loop.compounds.flatMap((c) => c.entrances)
+    .map((e) => ({ type: 'Feature' as const, geometry: pt(e.lon, e.lat), properties: { id: e.id, state: e.state, staff: e.staff } })) });
+}
+
 export async function refreshBadge() {
   setLoop({ overdue: (await api.contacts.overdueCount(S.county)).overdue });
 }

@@ -44,6 +44,12 @@ test('an overdue contact is badged, listed, its step recorded, and the zone need
   await page.click('#registerSites');
   await app.waitMsg(/已导入 1 个隔离点/, 'ok');
   await page.waitForFunction(() => (document.querySelector('[data-testid=sites]')?.textContent ?? '').includes('E2E 隔离酒店'));
+  // On the map: the site, and the compound's entrance (open).
+  const drawn = await page.evaluate(() => ({
+    sites: window.rzApp.map.getSource('rz-sites').serialize().data.features.map((f) => f.properties.name),
+    entrances: window.rzApp.map.getSource('rz-entrances').serialize().data.features.map((f) => f.properties.state),
+  }));
+  check(drawn.sites.includes('E2E 隔离酒店') && drawn.entrances.includes('open'), 'the site and the entrance are on the map: ' + JSON.stringify(drawn));
   await page.waitForSelector('[data-testid=overdue-badge]');
   check((await app.text('[data-testid=overdue-badge]')).trim() === '1', 'the badge counts the one overdue step');
   const row = page.locator('[data-testid=overdue-contact][data-contact-no="E2E-M1"]');
