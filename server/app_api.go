@@ -1,12 +1,10 @@
 package server
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -42,65 +40,13 @@ func (s *Server) appAPIRoutes() {
 	pub.GET("/notice-preview", s.appNoticePreview)
 }
 
-// appCounty is a county in the picker.
-type appCounty struct {
-	ID     int64      `json:"id"`
-	Name   string     `json:"name"`
-	NameEn string     `json:"name_en"`
-	BBox   [4]float64 `json:"bbox"`
-}
-
 func (s *Server) appCounties(c echo.Context) error {
-	rows, err := s.store.Pool.Query(c.Request().Context(), `SELECT id, name, name_en,
-			ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
-		FROM (SELECT id, name, name_en, ST_Envelope(geom) AS e FROM admin_areas WHERE level = 'county') a ORDER BY name, id`)
+	out, err := s.store.AppCounties(c.Request().Context())
 	if err != nil {
-		return fmt.Errorf("app counties: %w", err)
-	}
-	defer rows.Close()
-	out := []appCounty{}
-	for rows.Next() {
-		var a appCounty
-		if err := rows.Scan(&a.ID, &a.Name, &a.NameEn, &a.BBox[0], &a.BBox[1], &a.BBox[2], &a.BBox[3]); err != nil {
-			return fmt.Errorf("app counties: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("app counties: %w", err)
+		return err
 	}
 	noStore(c)
 	return c.JSON(http.StatusOK, map[string]any{"counties": out})
-}
-
-// appProposal is a proposal in the review list.
-type appProposal struct {
-	ID               int64           `json:"id"`
-	RunID            int64           `json:"run_id"`
-	CountyID         int64           `json:"county_id"`
-	Name             string          `json:"name"`
-	Level            string          `json:"level"`
-	Status           string          `json:"status"`
-	Population       int             `json:"population"`
-	StaffRequired    int             `json:"staff_required"`
-	AreaM2           float64         `json:"area_m2"`
-	Buildings        int             `json:"buildings"`
-	BuildingIDs      []int64         `json:"building_ids"`
-	UnitIDs          []int64         `json:"unit_ids"`
-	BoundaryBarriers json.RawMessage `json:"boundary_barriers"`
-	Rationale        json.RawMessage `json:"rationale"`
-	Geometry         json.RawMessage `json:"geometry"`
-	CreatedAt        time.Time       `json:"created_at"`
-	CreatedBy        string          `json:"created_by"`
-	ZoneID           *int64          `json:"zone_id"`
-	DecisionReason   string          `json:"decision_reason"`
-	// PopulationEstimated: the population holds estimates (shown "约/est.").
-	PopulationEstimated bool `json:"population_estimated"`
-	// Workers is the estimated day-time population counted for staff.
-	Workers int `json:"workers"`
-	// RationaleText is the rationale as sentences in zh and en.
-	RationaleText zoning.RationaleText `json:"rationale_text"`
-	SupersededBy  []int64              `json:"superseded_by"`
 }
 
 // appProposals lists the proposals of a county (?county=, required), of one
@@ -126,33 +72,9 @@ func (s *Server) appProposals(c echo.Context) error {
 	default:
 		return zoning.Errorf(zoning.ErrInvalid, "status %q: want proposed, accepted, rejected, superseded or all", status)
 	}
-	rows, err := s.store.Pool.Query(c.Request().Context(), `SELECT p.id, p.run_id, p.county_id, p.name, p.level, p.status,
-			p.population, p.staff_required, p.area_m2, cardinality(p.building_ids), p.building_ids, p.unit_ids, p.boundary_barriers, p.rationale,
-			ST_AsGeoJSON(ST_ForcePolygonCCW(p.geom), 6), p.created_at, coalesce(u.username, ''),
-			(SELECT min(z.id) FROM zones z WHERE z.proposal_id = p.id), coalesce(p.decision_reason, ''),
-			p.population_estimated, p.workers, p.superseded_by
-		FROM proposals p LEFT JOIN users u ON u.id = p.created_by
-		WHERE ($1 = 0 OR p.county_id = $1) AND ($2 = 0 OR p.run_id = $2) AND ($3 = 'all' OR p.status = $3)
-		ORDER BY p.run_id DESC, p.population DESC, p.id LIMIT 200`, county, run, status)
+	out, err := s.store.AppProposals(c.Request().Context(), county, run, status)
 	if err != nil {
-		return fmt.Errorf("app proposals: %w", err)
-	}
-	defer rows.Close()
-	out := []appProposal{}
-	for rows.Next() {
-		var p appProposal
-		var geo string
-		if err := rows.Scan(&p.ID, &p.RunID, &p.CountyID, &p.Name, &p.Level, &p.Status, &p.Population, &p.StaffRequired,
-			&p.AreaM2, &p.Buildings, &p.BuildingIDs, &p.UnitIDs, &p.BoundaryBarriers, &p.Rationale, &geo, &p.CreatedAt, &p.CreatedBy, &p.ZoneID, &p.DecisionReason,
-			&p.PopulationEstimated, &p.Workers, &p.SupersededBy); err != nil {
-			return fmt.Errorf("app proposals: %w", err)
-		}
-		p.Geometry = json.RawMessage(geo)
-		p.RationaleText = zoning.RationaleTextOf(p.Rationale, len(p.BuildingIDs), len(p.UnitIDs))
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("app proposals: %w", err)
+		return err
 	}
 	noStore(c)
 	return c.JSON(http.StatusOK, map[string]any{"proposals": out})
@@ -167,34 +89,9 @@ func (s *Server) appRuns(c echo.Context) error {
 	if county == 0 {
 		return zoning.Errorf(zoning.ErrInvalid, "county is missing: /api/v1/app/runs?county=ID")
 	}
-	rows, err := s.store.Pool.Query(c.Request().Context(), `SELECT r.id, r.at, r.created_at, coalesce(u.username, ''), r.params,
-			(SELECT count(*) FROM proposals p WHERE p.run_id = r.id),
-			(SELECT count(*) FROM proposals p WHERE p.run_id = r.id AND p.status = 'proposed')
-		FROM proposal_runs r LEFT JOIN users u ON u.id = r.created_by
-		WHERE r.county_id = $1 ORDER BY r.id DESC LIMIT 20`, county)
+	out, err := s.store.AppRuns(c.Request().Context(), county)
 	if err != nil {
-		return fmt.Errorf("app runs: %w", err)
-	}
-	defer rows.Close()
-	type run struct {
-		ID        int64           `json:"id"`
-		At        time.Time       `json:"at"`
-		CreatedAt time.Time       `json:"created_at"`
-		CreatedBy string          `json:"created_by"`
-		Params    json.RawMessage `json:"params"`
-		Proposals int             `json:"proposals"`
-		Open      int             `json:"open"`
-	}
-	out := []run{}
-	for rows.Next() {
-		var r run
-		if err := rows.Scan(&r.ID, &r.At, &r.CreatedAt, &r.CreatedBy, &r.Params, &r.Proposals, &r.Open); err != nil {
-			return fmt.Errorf("app runs: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("app runs: %w", err)
+		return err
 	}
 	noStore(c)
 	return c.JSON(http.StatusOK, map[string]any{"runs": out})
@@ -207,37 +104,13 @@ func (s *Server) appProposalBarriers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var fc []byte
-	err = s.store.Pool.QueryRow(c.Request().Context(), `WITH p AS (SELECT boundary_barriers bb FROM proposals WHERE id = $1),
-		refs AS (SELECT (r->>'id')::bigint AS id, (r->>'shared_length_m')::float8 AS len FROM p, jsonb_array_elements(p.bb) r)
-		SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
-			'type', 'Feature', 'id', b.id, 'geometry', ST_AsGeoJSON(b.geom, 6)::json,
-			'properties', json_build_object('kind', b.kind, 'class', b.road_class, 'name', b.name, 'shared_length_m', refs.len))), '[]'))::text
-		FROM refs JOIN barriers b ON b.id = refs.id`, id).Scan(&fc)
+	fc, err := s.store.ProposalBarriers(c.Request().Context(), id)
 	if err != nil {
-		return fmt.Errorf("barriers of proposal %d: %w", id, err)
-	}
-	var n int
-	if err := s.store.Pool.QueryRow(c.Request().Context(), `SELECT count(*) FROM proposals WHERE id = $1`, id).Scan(&n); err != nil {
-		return fmt.Errorf("barriers of proposal %d: %w", id, err)
-	}
-	if n == 0 {
-		return zoning.Errorf(zoning.ErrNotFound, "proposal %d not found", id)
+		return err
 	}
 	noStore(c)
 	return c.Blob(http.StatusOK, "application/geo+json", fc)
 }
-
-// appBuildingSQL selects a building with its address, population, units and
-// footprint as a GeoJSON feature (id = building id).
-const appBuildingSQL = `SELECT json_build_object('type', 'Feature', 'id', b.id,
-		'geometry', ST_AsGeoJSON(b.geom, 6)::json,
-		'properties', json_build_object('id', b.id, 'name', b.name, 'kind', b.kind,
-			'address', concat_ws(' ', nullif(b.addr_street, ''), nullif(b.addr_compound, ''), nullif(b.addr_number || '号楼', '号楼')),
-			'compound', b.addr_compound, 'number', b.addr_number, 'population', b.population,
-			'units', (SELECT count(*) FROM units u WHERE u.building_id = b.id), 'county_id', b.county_id,
-			'center', json_build_array(round(ST_X(ST_PointOnSurface(b.geom))::numeric, 6), round(ST_Y(ST_PointOnSurface(b.geom))::numeric, 6))))::text
-	FROM buildings b`
 
 // appBuilding answers one building as a GeoJSON feature.
 func (s *Server) appBuilding(c echo.Context) error {
@@ -245,16 +118,12 @@ func (s *Server) appBuilding(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var f string
-	err = s.store.Pool.QueryRow(c.Request().Context(), appBuildingSQL+` WHERE b.id = $1`, id).Scan(&f)
+	f, err := s.store.AppBuilding(c.Request().Context(), id)
 	if err != nil {
-		if strings.Contains(err.Error(), "no rows") {
-			return zoning.Errorf(zoning.ErrNotFound, "building %d not found", id)
-		}
-		return fmt.Errorf("building %d: %w", id, err)
+		return err
 	}
 	noStore(c)
-	return c.Blob(http.StatusOK, "application/geo+json", []byte(f))
+	return c.Blob(http.StatusOK, "application/geo+json", f)
 }
 
 // appBuildings answers buildings by id (?ids=1,2,3; at most 5000) as a
@@ -276,21 +145,9 @@ func (s *Server) appBuildings(c echo.Context) error {
 		}
 		ids = append(ids, id)
 	}
-	rows, err := s.store.Pool.Query(c.Request().Context(), appBuildingSQL+` WHERE b.id = ANY ($1::bigint[]) ORDER BY b.id`, ids)
+	feats, err := s.store.AppBuildings(c.Request().Context(), ids)
 	if err != nil {
-		return fmt.Errorf("app buildings: %w", err)
-	}
-	defer rows.Close()
-	feats := []json.RawMessage{}
-	for rows.Next() {
-		var f string
-		if err := rows.Scan(&f); err != nil {
-			return fmt.Errorf("app buildings: %w", err)
-		}
-		feats = append(feats, json.RawMessage(f))
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("app buildings: %w", err)
+		return err
 	}
 	noStore(c)
 	c.Response().Header().Set(echo.HeaderContentType, "application/geo+json")
@@ -321,25 +178,9 @@ func (s *Server) appSearch(c echo.Context) error {
 	if len(words) == 0 {
 		return zoning.Errorf(zoning.ErrInvalid, "q %q has no word to search for", q)
 	}
-	rows, err := s.store.Pool.Query(c.Request().Context(), appBuildingSQL+`
-		WHERE ($1 = 0 OR b.county_id = $1) AND NOT EXISTS (
-			SELECT 1 FROM unnest($2::text[]) w
-			WHERE NOT (concat_ws(' ', b.addr_street, b.addr_compound, b.name) ILIKE '%' || w || '%' OR b.addr_number = w))
-		ORDER BY b.addr_compound, length(b.addr_number), b.addr_number, b.id LIMIT $3`, county, words, maxSearchResults)
+	feats, err := s.store.SearchBuildings(c.Request().Context(), county, words, maxSearchResults)
 	if err != nil {
-		return fmt.Errorf("app search: %w", err)
-	}
-	defer rows.Close()
-	feats := []json.RawMessage{}
-	for rows.Next() {
-		var f string
-		if err := rows.Scan(&f); err != nil {
-			return fmt.Errorf("app search: %w", err)
-		}
-		feats = append(feats, json.RawMessage(f))
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("app search: %w", err)
+		return err
 	}
 	noStore(c)
 	return c.JSON(http.StatusOK, map[string]any{"type": "FeatureCollection", "features": feats})

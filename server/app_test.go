@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/riskzone/riskzone/zoning"
+	"github.com/riskzone/riskzone/zoning/postgis"
 )
 
 // The expert app is served under /app/: index.html for client routes (never
@@ -125,7 +126,7 @@ func TestAppAPI(t *testing.T) {
 
 	get(nil, "/api/v1/app/counties", http.StatusUnauthorized)
 	var cs struct {
-		Counties []appCounty `json:"counties"`
+		Counties []postgis.AppCounty `json:"counties"`
 	}
 	get(&pub, "/api/v1/app/counties", http.StatusOK).decode(t, &cs)
 	if len(cs.Counties) != 1 || cs.Counties[0].ID != county || cs.Counties[0].Name != e.sum.County {
@@ -138,7 +139,7 @@ func TestAppAPI(t *testing.T) {
 	// Proposals: experts only; the story's fresh ones wait for review.
 	get(&pub, fmt.Sprintf("/api/v1/app/proposals?county=%d", county), http.StatusForbidden)
 	var ps struct {
-		Proposals []appProposal `json:"proposals"`
+		Proposals []postgis.AppProposal `json:"proposals"`
 	}
 	get(&ex, fmt.Sprintf("/api/v1/app/proposals?county=%d", county), http.StatusOK).decode(t, &ps)
 	if len(ps.Proposals) != e.story.FreshProposals || len(ps.Proposals) == 0 {
@@ -165,7 +166,7 @@ func TestAppAPI(t *testing.T) {
 	get(&ex, "/api/v1/app/proposals", http.StatusBadRequest)
 	get(&ex, fmt.Sprintf("/api/v1/app/proposals?county=%d&status=maybe", county), http.StatusBadRequest)
 	var all struct {
-		Proposals []appProposal `json:"proposals"`
+		Proposals []postgis.AppProposal `json:"proposals"`
 	}
 	get(&ex, fmt.Sprintf("/api/v1/app/proposals?county=%d&status=all", county), http.StatusOK).decode(t, &all)
 	if len(all.Proposals) != e.story.FreshProposals+e.story.Proposals {
@@ -184,7 +185,7 @@ func TestAppAPI(t *testing.T) {
 	}
 
 	// The barriers on a proposal's boundary, as GeoJSON.
-	var withBarriers *appProposal
+	var withBarriers *postgis.AppProposal
 	for i, p := range ps.Proposals {
 		if len(p.BoundaryBarriers) > 2 {
 			withBarriers = &ps.Proposals[i]
@@ -213,7 +214,7 @@ func TestAppAPI(t *testing.T) {
 				}
 				id = stepped.Proposals[0].ID
 				var again struct {
-					Proposals []appProposal `json:"proposals"`
+					Proposals []postgis.AppProposal `json:"proposals"`
 				}
 				get(&ex, fmt.Sprintf("/api/v1/app/proposals?county=%d", county), http.StatusOK).decode(t, &again)
 				for i, q := range again.Proposals {

@@ -1,0 +1,13 @@
+-- Buildings of county $1 (0: any) in which every word of $2 occurs (street, compound, name, or the number), at most $3.
+SELECT json_build_object('type', 'Feature', 'id', b.id,
+		'geometry', ST_AsGeoJSON(b.geom, 6)::json,
+		'properties', json_build_object('id', b.id, 'name', b.name, 'kind', b.kind,
+			'address', concat_ws(' ', nullif(b.addr_street, ''), nullif(b.addr_compound, ''), nullif(b.addr_number || '号楼', '号楼')),
+			'compound', b.addr_compound, 'number', b.addr_number, 'population', b.population,
+			'units', (SELECT count(*) FROM units u WHERE u.building_id = b.id), 'county_id', b.county_id,
+			'center', json_build_array(round(ST_X(ST_PointOnSurface(b.geom))::numeric, 6), round(ST_Y(ST_PointOnSurface(b.geom))::numeric, 6))))::text
+	FROM buildings b
+		WHERE ($1 = 0 OR b.county_id = $1) AND NOT EXISTS (
+			SELECT 1 FROM unnest($2::text[]) w
+			WHERE NOT (concat_ws(' ', b.addr_street, b.addr_compound, b.name) ILIKE '%' || w || '%' OR b.addr_number = w))
+		ORDER BY b.addr_compound, length(b.addr_number), b.addr_number, b.id LIMIT $3
