@@ -257,29 +257,14 @@ func (o *outboxCollector) refresh() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	states := map[string]float64{"pending": 0, "running": 0, "delivered": 0, "dead": 0}
-	rows, err := o.s.store.Pool.Query(ctx, `SELECT state, count(*) FROM outbox GROUP BY state`)
+	st, err := o.s.store.OutboxStats(ctx)
 	if err != nil {
 		return
 	}
-	for rows.Next() {
-		var st string
-		var n int64
-		if rows.Scan(&st, &n) == nil {
-			states[st] = float64(n)
-		}
+	for k, n := range st.Rows {
+		states[k] = n
 	}
-	rows.Close()
-	if rows.Err() != nil {
-		return
-	}
-	var lag, failed float64
-	err = o.s.store.Pool.QueryRow(ctx, `SELECT
-		coalesce((SELECT extract(epoch FROM now() - min(next_attempt_at)) FROM outbox
-			WHERE state IN ('pending', 'running') AND next_attempt_at <= now()), 0)::float8,
-		(SELECT count(*) FROM delivery_attempts WHERE status_code IS NULL OR status_code NOT BETWEEN 200 AND 299)::float8`).Scan(&lag, &failed)
-	if err != nil {
-		return
-	}
+	lag, failed := st.LagSeconds, st.FailedAttempts
 	o.states, o.lag, o.failed, o.readAt = states, lag, failed, time.Now()
 }
 

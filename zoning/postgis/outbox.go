@@ -351,3 +351,22 @@ func (o Outbox) SetSubscriberActive(ctx context.Context, origin zoning.Origin, i
 	}
 	return out, nil
 }
+
+// OutboxStats is the outbox as the metrics show it.
+type OutboxStats struct {
+	// Rows by state (pending, running, delivered, dead).
+	Rows map[string]float64
+	// LagSeconds is the age of the oldest delivery that is due.
+	LagSeconds float64
+	// FailedAttempts counts the attempts that got no 2xx.
+	FailedAttempts float64
+}
+
+// OutboxStats reads the outbox's rows by state, its lag and failed attempts.
+func (s *Store) OutboxStats(ctx context.Context) (OutboxStats, error) {
+	out := OutboxStats{Rows: map[string]float64{}}
+	if err := s.Pool.QueryRow(ctx, query("outbox_stats")).Scan(&out.Rows, &out.LagSeconds, &out.FailedAttempts); err != nil {
+		return OutboxStats{}, fmt.Errorf("outbox stats: %w", err)
+	}
+	return out, nil
+}
