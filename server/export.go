@@ -135,19 +135,7 @@ func (o *ogcAPI) exportCollection(id string) echo.HandlerFunc {
 			_, err := w.WriteString(`"features":[`)
 			return err
 		}
-		_, err = ex.Stream(ctx, id, q, start, func(f postgis.Feature) error {
-			if n > 0 {
-				w.WriteByte(',')
-			}
-			n++
-			if err := writeFeature(w, coll, f, nil); err != nil {
-				return err
-			}
-			if n == 1 {
-				o.s.streamHeld(c, streamExports, func() { w.Flush() })
-			}
-			return nil
-		})
+		_, err = ex.Stream(ctx, id, q, start, o.featureList(c, w, coll, streamExports, &n))
 		if err != nil {
 			return o.streamFailed(c, err)
 		}

@@ -153,19 +153,7 @@ func (o *ogcAPI) items(c echo.Context) error {
 		_, err := fmt.Fprintf(w, `{"type":"FeatureCollection","numberMatched":%d,"features":[`, matched)
 		return err
 	}
-	info, err := postgis.Export{S: o.s.streamStore(c)}.Stream(c.Request().Context(), coll.ID, r.q, start, func(f postgis.Feature) error {
-		if n > 0 {
-			w.WriteByte(',')
-		}
-		n++
-		if err := writeFeature(w, coll, f, nil); err != nil {
-			return err
-		}
-		if n == 1 {
-			o.s.streamHeld(c, streamItems, func() { w.Flush() })
-		}
-		return nil
-	})
+	info, err := postgis.Export{S: o.s.streamStore(c)}.Stream(c.Request().Context(), coll.ID, r.q, start, o.featureList(c, w, coll, streamItems, &n))
 	if err != nil {
 		return o.streamFailed(c, err)
 	}
@@ -212,6 +200,25 @@ func (o *ogcAPI) streamFailed(c echo.Context, err error) error {
 
 // writeFeature writes one GeoJSON feature; extra members (e.g. links) are
 // appended raw.
+// featureList writes each feature of a stream as an element of a JSON
+// array, counting them in n; once the first is out, the stream of kind is
+// held (streams.go, for the tests that hold slow readers).
+func (o *ogcAPI) featureList(c echo.Context, w *bufio.Writer, coll postgis.Collection, kind string, n *int) func(postgis.Feature) error {
+	return func(f postgis.Feature) error {
+		if *n > 0 {
+			w.WriteByte(',')
+		}
+		*n++
+		if err := writeFeature(w, coll, f, nil); err != nil {
+			return err
+		}
+		if *n == 1 {
+			o.s.streamHeld(c, kind, func() { w.Flush() })
+		}
+		return nil
+	}
+}
+
 func writeFeature(w *bufio.Writer, coll postgis.Collection, f postgis.Feature, extra []byte) error {
 	w.WriteString(`{"type":"Feature","id":`)
 	if coll.StringID {

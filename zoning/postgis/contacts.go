@@ -328,5 +328,5 @@ func (cs Contacts) Location(ctx context.Context, county int64) (*time.Location, 
 	if cs.Loc != nil {
 		return cs.Loc, nil
 	}
-	return countyLocation(ctx, cs.S.Pool, county)
+	return cs.S.CountyLocation(ctx, county)
 }

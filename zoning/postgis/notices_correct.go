@@ -45,6 +45,20 @@ func getCorrection(ctx context.Context, q querier, id int64, lock bool) (zoning.
 	return c, draftedBy, nil
 }
 
+// pendingCorrection locks correction cid for a decision, records it as the
+// audit's before, and refuses one decided already (zoning.ErrConflict).
+func pendingCorrection(ctx context.Context, tx pgx.Tx, cid int64, rec *auditRecord) (zoning.CorrectionDraft, int64, error) {
+	c, draftedBy, err := getCorrection(ctx, tx, cid, true)
+	if err != nil {
+		return c, 0, err
+	}
+	rec.before = c
+	if c.State != zoning.CorrectionPending {
+		return c, 0, zoning.Errorf(zoning.ErrConflict, "correction %d is %s already", cid, c.State)
+	}
+	return c, draftedBy, nil
+}
+
 // DraftCorrection stores a correction of published notice id for a second
 // publisher to confirm; nothing public changes yet. Only a signed-in user
 // can draft one (the rule needs to know who).
@@ -113,18 +127,14 @@ func (n Notices) WithdrawCorrection(ctx context.Context, origin zoning.Origin, c
 	rec := &auditRecord{action: "notice.correction.withdraw", entity: "notice_correction", entityID: strconv.FormatInt(cid, 10)}
 	var out zoning.CorrectionDraft
 	err := auditedWrite(ctx, n.S, origin, rec, func(tx pgx.Tx) error {
-		c, _, err := getCorrection(ctx, tx, cid, true)
-		if err != nil {
+		if _, _, err := pendingCorrection(ctx, tx, cid, rec); err != nil {
 			return err
-		}
-		rec.before = c
-		if c.State != zoning.CorrectionPending {
-			return zoning.Errorf(zoning.ErrConflict, "correction %d is %s already", cid, c.State)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE notice_corrections SET state = 'withdrawn', decided_by = $2, decided_at = now() WHERE id = $1`,
 			cid, actorID(origin)); err != nil {
 			return fmt.Errorf("withdraw correction %d: %w", cid, err)
 		}
+		var err error
 		if out, _, err = getCorrection(ctx, tx, cid, false); err != nil {
 			return err
 		}
@@ -154,13 +164,9 @@ func (n Notices) ConfirmCorrection(ctx context.Context, origin zoning.Origin, ci
 	rec := &auditRecord{action: "notice.correct", entity: "notice_correction", entityID: strconv.FormatInt(cid, 10)}
 	var out zoning.Notice
 	err := Zones{S: n.S, Now: n.Now, Loc: n.Loc}.write(ctx, origin, rec, func(tx pgx.Tx) error {
-		c, draftedBy, err := getCorrection(ctx, tx, cid, true)
+		c, draftedBy, err := pendingCorrection(ctx, tx, cid, rec)
 		if err != nil {
 			return err
-		}
-		rec.before = c
-		if c.State != zoning.CorrectionPending {
-			return zoning.Errorf(zoning.ErrConflict, "correction %d is %s already", cid, c.State)
 		}
 		if err := secondPerson(origin, &draftedBy, fmt.Sprintf("confirm correction %d", cid), "you drafted it"); err != nil {
 			return err
